@@ -1,0 +1,25 @@
+/* unblur.h — the public API of libunblur, an image-deblurring library.
+
+   unblur synthesises realistic blur from sharp images, trains a network
+   (RBNet) to undo it, and deblurs photographs. This umbrella header includes
+   the API of every part; each part documents itself at its top:
+
+     unblur/core.h     context, settings, status codes, errors, CPU features
+     unblur/image.h    the image type (float32 planar), PNG/JPEG I/O, sRGB <-> linear
+     unblur/metrics.h  PSNR, SSIM (scikit-image compatible), shift-tolerant variants
+
+   Conventions:
+   - every public symbol starts with ub_ (types, functions) or UB_ (macros);
+   - objects are created and destroyed in pairs (ub_X_create / ub_X_destroy),
+     and destroy takes a pointer to the handle and sets it to NULL;
+   - functions return ub_status (UB_OK = 0, errors negative); the message is
+     read with ub_last_error(ctx). The library never prints or exits.
+*/
+#ifndef UNBLUR_H
+#define UNBLUR_H
+
+#include "unblur/core.h"
+#include "unblur/image.h"
+#include "unblur/metrics.h"
+
+#endif

@@ -1,0 +1,62 @@
+/* cli/main.c — the unblur program: dispatch to a command.
+
+   `unblur COMMAND ...` runs a command; anything else is the default command,
+   deblurring (`unblur IN -o OUT`). Exit status: 0 success, 1 runtime error,
+   2 usage error; errors are one line on stderr: "unblur: <file>: <problem>".
+   This file is built without AVX2 so that it can refuse a CPU without it
+   cleanly instead of dying of an illegal instruction. */
+#include <stdio.h>
+#include <string.h>
+
+#include <jpeglib.h>
+#include <png.h>
+
+#include "cli.h"
+
+static const cli_command commands[] = {
+    {"info", "IN... [--json]", "Describe images: size, channels, bit depth.", NULL, cmd_info},
+    {"convert", "IN OUT [--bits 8|16] [--quality Q]",
+     "Read a PNG or JPEG image and write it as PNG or JPEG (format from OUT's extension).",
+     "The output is written to a temporary file and renamed, so a failure leaves no partial file.\n"
+     "JPEG inputs are turned upright by their EXIF orientation. 16-bit PNG round-trips exactly.",
+     cmd_convert},
+    {"metrics", "REF IMG [--shift K] [--crop C] [--json]",
+     "PSNR and SSIM of IMG against the reference REF, as scikit-image computes them.",
+     "PSNR: 10 log10(1/MSE) over all pixels and colour channels, data range 1 (8-bit: /255,\n"
+     "16-bit: /65535). SSIM: Gaussian window sigma 1.5, the mean of per-channel SSIM. Alpha is\n"
+     "ignored. --crop C removes C pixels from every side first. --shift K compares IMG at every\n"
+     "integer offset in [-K,K]^2 and reports the best PSNR and the best SSIM with their offsets\n"
+     "(for benchmarks whose ground truth is not aligned, e.g. Levin et al.); the crop defaults\n"
+     "to K then, and must be at least K.",
+     cmd_metrics},
+};
+static const cli_command deblur = {"", "IN... -o OUT [options]", "Deblur photographs.", NULL, cmd_deblur};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: unblur IN... -o OUT [options]     deblur images\n"
+               "       unblur COMMAND [ARGS] [options]\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'unblur COMMAND --help' describes a command; 'unblur --version' prints the version.\n"
+               "Options of every command: --threads N, --quiet, --max-pixels N, --help.\n");
+}
+
+int main(int argc, char **argv) {
+    if (!(ub_cpu_features() & UB_CPU_AVX2))
+        return cli_fail(EXIT_RUNTIME, "this CPU lacks AVX2, which this build of unblur requires");
+    if (argc < 2) return cli_fail(EXIT_USAGE, "no input: 'unblur IN -o OUT' deblurs, 'unblur --help' lists commands");
+    const char *first = argv[1];
+    if (strcmp(first, "--help") == 0 || strcmp(first, "-h") == 0 || strcmp(first, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(first, "--version") == 0) {
+        printf("unblur %s (libpng %s, libjpeg-turbo API %d; CPU: %s)\n", ub_version(), png_libpng_ver,
+               JPEG_LIB_VERSION, ub_cpu_features_string(ub_cpu_features()));
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(first, commands[i].name) == 0) return commands[i].run(&commands[i], argc - 2, argv + 2);
+    return deblur.run(&deblur, argc - 1, argv + 1);
+}

@@ -1,0 +1,65 @@
+/* core/internal.h — what the library's parts share and the public API hides:
+   the context's layout, error reporting, overflow-checked sizes, aligned
+   allocation and atomic file output. */
+#ifndef UB_CORE_INTERNAL_H
+#define UB_CORE_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "unblur/core.h"
+
+#define UB_ERRMSG_MAX 512
+
+struct ub_ctx {
+    int threads;
+    int64_t max_pixels;
+    ub_progress_fn progress;
+    void *progress_user;
+    char error[UB_ERRMSG_MAX];
+};
+
+/* Records "fmt..." as the context's error message and returns `st`,
+   so that failures read `return ub__fail(ctx, UB_ERR_IO, "%s: %s", path, why);`. */
+ub_status ub__fail(ub_ctx *ctx, ub_status st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+ub_status ub__vfail(ub_ctx *ctx, ub_status st, const char *fmt, va_list ap);
+
+/* Reports progress; returns UB_ERR_CANCELLED (with a message) when the callback asks to stop. */
+ub_status ub__progress(ub_ctx *ctx, double fraction, const char *label);
+
+/* Overflow-checked size arithmetic: false when the result does not fit. */
+static inline bool ub__mul_size(size_t a, size_t b, size_t *out) {
+    return !__builtin_mul_overflow(a, b, out);
+}
+static inline bool ub__mul3_size(size_t a, size_t b, size_t c, size_t *out) {
+    size_t ab;
+    return ub__mul_size(a, b, &ab) && ub__mul_size(ab, c, out);
+}
+
+/* 64-byte aligned allocation (free with ub__free); NULL on failure or overflow. */
+void *ub__alloc(size_t n);
+void *ub__calloc(size_t count, size_t size);
+void ub__free(void *p);
+
+/* Atomic output: write to a temporary file beside `path`, then rename. */
+typedef struct ub__outfile {
+    FILE *fp;
+    char *final_path;
+    char *tmp_path;
+} ub__outfile;
+
+ub_status ub__outfile_open(ub_ctx *ctx, ub__outfile *of, const char *path);
+/* Flushes, closes and renames; on any failure removes the temporary file. */
+ub_status ub__outfile_commit(ub_ctx *ctx, ub__outfile *of);
+/* Closes and removes the temporary file; safe to call after a commit or twice. */
+void ub__outfile_abort(ub__outfile *of);
+
+/* Writes `size` bytes atomically to `path`. */
+ub_status ub__write_file_atomic(ub_ctx *ctx, const char *path, const void *bytes, size_t size);
+
+#endif

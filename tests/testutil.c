@@ -1,0 +1,78 @@
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int test_failures = 0;
+int test_checks = 0;
+
+int test_finish(const char *name) {
+    if (test_failures) fprintf(stderr, "%s: %d of %d checks FAILED\n", name, test_failures, test_checks);
+    else printf("%s: all %d checks passed\n", name, test_checks);
+    return test_failures ? 1 : 0;
+}
+
+uint64_t test_rng_next(test_rng *r) {
+    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+double test_rng_uniform(test_rng *r) { return (double)(test_rng_next(r) >> 11) * (1.0 / 9007199254740992.0); }
+
+ub_ctx *test_ctx(int threads) {
+    ub_settings s;
+    ub_default_settings(&s);
+    s.threads = threads;
+    ub_ctx *ctx;
+    if (ub_ctx_create(&ctx, &s) != UB_OK) {
+        fprintf(stderr, "cannot create a context\n");
+        exit(1);
+    }
+    return ctx;
+}
+
+ub_image *test_image(ub_ctx *ctx, int64_t w, int64_t h, int channels, uint64_t seed) {
+    ub_image *img;
+    if (ub_image_create(ctx, &img, w, h, channels) != UB_OK) {
+        fprintf(stderr, "test_image: %s\n", ub_last_error(ctx));
+        exit(1);
+    }
+    test_rng r = {seed};
+    for (int c = 0; c < channels; c++) {
+        double fx = 0.02 + 0.2 * test_rng_uniform(&r), fy = 0.02 + 0.2 * test_rng_uniform(&r);
+        double ph = 6.28 * test_rng_uniform(&r);
+        float *p = ub_image_plane(img, c);
+        for (int64_t y = 0; y < h; y++)
+            for (int64_t x = 0; x < w; x++) {
+                double v = 0.5 + 0.3 * sin(fx * x + ph) * cos(fy * y) + 0.15 * (test_rng_uniform(&r) - 0.5);
+                p[y * w + x] = (float)(v < 0 ? 0 : v > 1 ? 1 : v);
+            }
+    }
+    return img;
+}
+
+const char *test_tmpdir(const char *tag) {
+    static char path[512];
+    const char *base = getenv("TMPDIR");
+    snprintf(path, sizeof path, "%s/unblur-%s-XXXXXX", base && *base ? base : "/tmp", tag);
+    if (!mkdtemp(path)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    return path;
+}
+
+const char *test_shared_path(const char *rel, char *buf, size_t size) {
+    const char *base = getenv("UNBLUR_SHARED");
+    snprintf(buf, size, "%s/data/%s", base && *base ? base : UB_SHARED_DIR, rel);
+    if (access(buf, R_OK) != 0) {
+        printf("skip: %s is absent\n", buf);
+        return NULL;
+    }
+    return buf;
+}
