@@ -91,21 +91,24 @@ static double ssim_strip(ub_plane a, ub_plane b, const double taps[TAPS], int64_
                      *restrict mxy = buf + 4 * w;
     double sum = 0;
     for (int64_t y = y0; y < y1; y++) {
-        memset(buf, 0, sizeof(double) * 5 * (size_t)w);
+        const float *ra[TAPS], *rb[TAPS];
         for (int k = 0; k < TAPS; k++) {
-            const float *restrict pa = a.data + (y + k - RADIUS) * a.stride;
-            const float *restrict pb = b.data + (y + k - RADIUS) * b.stride;
-            const double t = taps[k];
+            ra[k] = a.data + (y + k - RADIUS) * a.stride;
+            rb[k] = b.data + (y + k - RADIUS) * b.stride;
+        }
+        /* vertical pass: for each column, the 11 taps accumulate in registers */
 #pragma omp simd
-            for (int64_t x = 0; x < w; x++) {
-                double p = pa[x], q = pb[x];
-                double tp = t * p, tq = t * q;
-                mx[x] += tp;
-                my[x] += tq;
-                mxx[x] += tp * p;
-                myy[x] += tq * q;
-                mxy[x] += tp * q;
+        for (int64_t x = 0; x < w; x++) {
+            double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+            for (int k = 0; k < TAPS; k++) {
+                const double p = ra[k][x], q = rb[k][x], tp = taps[k] * p, tq = taps[k] * q;
+                sx += tp;
+                sy += tq;
+                sxx += tp * p;
+                syy += tq * q;
+                sxy += tp * q;
             }
+            mx[x] = sx, my[x] = sy, mxx[x] = sxx, myy[x] = syy, mxy[x] = sxy;
         }
         double row = 0;
 #pragma omp simd reduction(+ : row)
