@@ -42,10 +42,38 @@ static void usage(FILE *f) {
                "Options of every command: --threads N, --quiet, --max-pixels N, --help.\n");
 }
 
+static int is_global_option(const char *a) {
+    static const char *const names[] = {"--quiet", "-q", "--threads", "--max-pixels"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        size_t n = strlen(names[i]);
+        if (strncmp(a, names[i], n) == 0 && (a[n] == '\0' || (a[n] == '=' && names[i][1] == '-'))) return 1;
+    }
+    return 0;
+}
+
+/* "--threads N" (not "--threads=N", not a flag) takes the next argument. */
+static int takes_value(const char *a) {
+    return strcmp(a, "--threads") == 0 || strcmp(a, "--max-pixels") == 0;
+}
+
 int main(int argc, char **argv) {
     if (!(ub_cpu_features() & UB_CPU_AVX2))
         return cli_fail(EXIT_RUNTIME, "this CPU lacks AVX2, which this build of unblur requires");
     if (argc < 2) return cli_fail(EXIT_USAGE, "no input: 'unblur IN -o OUT' deblurs, 'unblur --help' lists commands");
+    /* Global options may come before the command word: `unblur --threads 2 metrics A B`
+       is `unblur metrics A B --threads 2`. */
+    char *moved[8];
+    int nmoved = 0, at = 1;
+    while (at < argc && nmoved < 6 && is_global_option(argv[at])) {
+        moved[nmoved++] = argv[at++];
+        if (takes_value(argv[at - 1]) && at < argc) moved[nmoved++] = argv[at++];
+    }
+    if (nmoved > 0) {
+        if (at >= argc) return cli_fail(EXIT_USAGE, "no command or input after the options (see 'unblur --help')");
+        int rest = argc - at;
+        for (int i = 0; i < rest; i++) argv[1 + i] = argv[at + i];
+        for (int i = 0; i < nmoved; i++) argv[1 + rest + i] = moved[i];
+    }
     const char *first = argv[1];
     if (strcmp(first, "--help") == 0 || strcmp(first, "-h") == 0 || strcmp(first, "help") == 0) {
         usage(stdout);

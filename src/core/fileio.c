@@ -1,6 +1,6 @@
 /* core/fileio.c — atomic output files.
 
-   Outputs are written to "<dir>/.<name>.tmp.XXXXXX" (mkstemp, same folder, so
+   Outputs are written to "<dir>/.unblur-XXXXXX" (mkstemp, same folder, so
    the final rename(2) is atomic on one file system) and renamed over the
    target only after a successful flush and close. A failure at any point
    removes the temporary file: the target is either the old file or the whole
@@ -37,7 +37,7 @@ ub_status ub__outfile_open(ub_ctx *ctx, ub__outfile *of, const char *path) {
     size_t dir_len = slash ? (size_t)(slash - path + 1) : 0;
     const char *base = path + dir_len;
     if (!*base) return ub__fail(ctx, UB_ERR_INVALID, "%s: names a folder, not a file", path);
-    size_t n = strlen(path) + sizeof(".tmp.XXXXXX") + 2;
+    size_t n = dir_len + sizeof(".unblur-XXXXXX") + 1;
     char *tmp = malloc(n);
     of->final_path = dup_string(path);
     if (!tmp || !of->final_path) {
@@ -46,7 +46,8 @@ ub_status ub__outfile_open(ub_ctx *ctx, ub__outfile *of, const char *path) {
         of->final_path = NULL;
         return ub__fail(ctx, UB_ERR_NOMEM, "%s: out of memory", path);
     }
-    snprintf(tmp, n, "%.*s.%s.tmp.XXXXXX", (int)dir_len, path, base);
+    /* not derived from the name: a 250-character name must not give a temporary name over 255 */
+    snprintf(tmp, n, "%.*s.unblur-XXXXXX", (int)dir_len, path);
     int fd = mkstemp(tmp);
     if (fd < 0) {
         int e = errno;

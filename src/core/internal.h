@@ -10,7 +10,8 @@
 
 #include "unblur/core.h"
 
-#define UB_ERRMSG_MAX 512
+/* Room for a message naming a file of the longest path Linux allows (PATH_MAX 4096). */
+#define UB_ERRMSG_MAX 8192
 
 struct ub_ctx {
     int threads;

@@ -2,7 +2,7 @@
 
    As with libpng, libjpeg's fatal errors arrive by longjmp; the jump stays in
    this file (see png_io.c for the pattern). Warnings are tolerated, except the
-   ones that mean missing data: a truncated or damaged scan is an error here,
+   ones that mean missing or garbled data: a truncated or damaged scan is an error here,
    not an image silently padded with grey. A progress monitor caps the number
    of scans, which defeats progressive files built to take forever. */
 #include <setjmp.h>
@@ -43,7 +43,10 @@ static void on_error_exit(j_common_ptr cinfo) {
 static void on_emit_message(j_common_ptr cinfo, int level) {
     if (level >= 0) return; /* trace messages */
     int code = cinfo->err->msg_code;
-    if (code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER || code == JWRN_MUST_RESYNC) {
+    /* Warnings that mean lost or garbled pixel data; the others (extraneous bytes,
+       unknown markers, odd but decodable headers) are common in real files. */
+    if (code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER || code == JWRN_MUST_RESYNC || code == JWRN_HUFF_BAD_CODE ||
+        code == JWRN_ARITH_BAD_CODE) {
         jpeg_state *s = state_of(cinfo);
         (*cinfo->err->format_message)(cinfo, s->message);
         if (code == JWRN_JPEG_EOF) snprintf(s->message, sizeof s->message, "file is truncated");

@@ -138,6 +138,13 @@ ub_status ub__png_decode(ub_ctx *ctx, ub__source *src, const char *name, ub_imag
     /* libpng rejects more than 1,000,000 columns or rows by default; keep that, and
        bound ancillary chunks, so a hostile header cannot make it allocate much. */
     png_set_chunk_malloc_max(s.png, 8u << 20);
+    /* ... and skip the ancillary chunks unblur never uses: libpng would otherwise
+       allocate a text or profile chunk of whatever length its header claims
+       (a 100-byte file claiming a 512 MB zTXt cost 500 MB before this). */
+    static const png_byte ignored[] = "tEXt\0zTXt\0iTXt\0iCCP\0sPLT\0eXIf\0pCAL\0sCAL\0hIST\0tIME\0"
+                                      "pHYs\0oFFs\0sBIT\0bKGD\0";
+    png_set_keep_unknown_chunks(s.png, PNG_HANDLE_CHUNK_NEVER, ignored, (int)(sizeof ignored / 5));
+    png_set_keep_unknown_chunks(s.png, PNG_HANDLE_CHUNK_NEVER, NULL, 0);
     ub_status st = decode_inner(&s);
     png_destroy_read_struct(&s.png, &s.info, NULL);
     free(s.row);

@@ -16,7 +16,9 @@
    each '0' (must succeed), '1' (must fail cleanly) or '*' (either, but
    cleanly: no crash, no sanitizer report, one-line error, no stray file).
    run_hostile.sh reads these lines as its manifest. */
+#ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
+#endif
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -689,12 +691,14 @@ static void make_png_cases(void) {
         emit_buf("png_chunk_len_4g.png", "1111", &b, "PNG with a tEXt chunk whose length is 0xFFFFFFFF");
         free_buf(&b);
 
-        /* an ancillary chunk claiming 2^31-1 bytes, then end of file */
+        /* an ancillary chunk claiming 512 MiB, then end of file: libpng only warns
+           that it exceeds png_set_chunk_malloc_max() and allocates it anyway
+           unless benign errors are errors or the chunk is ignored */
         b = (buf){0};
         put(&b, base.p, idat);
-        png_chunk_raw(&b, 0x7FFFFFFFu, "zTXt", "k\0\0x", 4, 0, 0);
-        emit_buf("png_chunk_len_2g.png", "1111", &b,
-                 "PNG with a zTXt chunk claiming 2^31-1 bytes, file ends after 8");
+        png_chunk_raw(&b, 0x20000000u, "zTXt", "k\0\0x", 4, 0, 0);
+        emit_buf("png_ztxt_len_512m.png", "1111", &b,
+                 "PNG with a zTXt chunk claiming 512 MiB, file ends 4 bytes into it");
         free_buf(&b);
 
         /* an IDAT claiming 2^31-1 bytes holding a few */
@@ -767,6 +771,23 @@ static void make_jpeg_cases(void) {
         emit_buf("ok_progressive.jpg", "0000", &b, "valid 32x24 progressive JPEG");
         /* cut a progressive file in the middle (after some scans) */
         emit_cut("jpg_progressive_cut.jpg", "1111", &b, b.n / 2, "progressive JPEG cut at half its size");
+        /* progressive headers claiming far more pixels than the scans hold: libjpeg
+           allocates whole-image coefficient arrays in jpeg_start_decompress, so the
+           pixel limit must be checked after jpeg_read_header, and the missing data
+           (a warning in libjpeg) must stop the decoding early */
+        {
+            size_t psof = jpeg_sof(&b);
+            buf p = copy_of(&b);
+            set_be16(p.p + psof + 5, 11000);
+            set_be16(p.p + psof + 7, 11000);
+            emit_buf("jpg_progressive_11000x11000.jpg", "1111", &p,
+                     "progressive JPEG SOF 11000x11000 (121 MP, under the limit) with 32x24 of data");
+            set_be16(p.p + psof + 5, 12000);
+            set_be16(p.p + psof + 7, 12000);
+            emit_buf("jpg_progressive_12000x12000.jpg", "1111", &p,
+                     "progressive JPEG SOF 12000x12000 (144 MP, over the default limit)");
+            free_buf(&p);
+        }
         free_buf(&b);
         b = jpeg_make(32, 24, J_CMYK, 0, 85);
         emit_buf("ok_cmyk_adobe.jpg", "0000", &b,
