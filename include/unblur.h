@@ -7,6 +7,9 @@
      unblur/core.h     context, settings, status codes, errors, CPU features
      unblur/image.h    the image type (float32 planar), PNG/JPEG I/O, sRGB <-> linear
      unblur/metrics.h  PSNR, SSIM (scikit-image compatible), shift-tolerant variants
+     unblur/rng.h      explicit seeded random generators (xoshiro256**)
+     unblur/synth.h    realistic blur synthesis: PSFs, convolution, shake, object
+                       motion, defocus, sensor noise, camera response, JPEG, presets
 
    Conventions:
    - every public symbol starts with ub_ (types, functions) or UB_ (macros);
@@ -21,5 +24,7 @@
 #include "unblur/core.h"
 #include "unblur/image.h"
 #include "unblur/metrics.h"
+#include "unblur/rng.h"
+#include "unblur/synth.h"
 
 #endif

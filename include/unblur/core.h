@@ -82,6 +82,10 @@ UB_API const char *ub_status_string(ub_status st);
 UB_API int ub_ctx_threads(const ub_ctx *ctx);
 UB_API int64_t ub_ctx_max_pixels(const ub_ctx *ctx);
 
+/* Writes `size` bytes to `path` atomically: a temporary file in the same folder,
+   renamed over `path` only when complete. */
+UB_API ub_status ub_write_file_atomic(ub_ctx *ctx, const char *path, const void *bytes, size_t size);
+
 /* "MAJOR.MINOR.PATCH" */
 UB_API const char *ub_version(void);
 

@@ -111,3 +111,8 @@ ub_status ub__write_file_atomic(ub_ctx *ctx, const char *path, const void *bytes
     }
     return ub__outfile_commit(ctx, &of);
 }
+
+ub_status ub_write_file_atomic(ub_ctx *ctx, const char *path, const void *bytes, size_t size) {
+    if (!path || (!bytes && size)) return ub__fail(ctx, UB_ERR_INVALID, "ub_write_file_atomic: NULL argument");
+    return ub__write_file_atomic(ctx, path, bytes, size);
+}
