@@ -251,6 +251,10 @@ UB_API ub_status ub_synth_run(ub_synth *s, const ub_synth_inputs *in, uint64_t s
 UB_API ub_status ub_synth_crop(ub_synth *s, const ub_synth_inputs *in, int64_t x0, int64_t y0, int size,
                                uint64_t seed, uint64_t index, ub_synth_sample *out);
 UB_API void ub_synth_sample_free(ub_synth_sample *out);
+/* The camera PSF that sample `index` of run `seed` uses (shake, straight motion or
+   Gaussian, the last applied), without making the sample; UB_ERR_INVALID when the
+   config applies no camera blur to that sample. */
+UB_API ub_status ub_synth_kernel(ub_synth *s, uint64_t seed, uint64_t index, ub_kernel **out);
 
 #ifdef __cplusplus
 }

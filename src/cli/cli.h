@@ -71,5 +71,7 @@ int cmd_info(const cli_command *cmd, int argc, char **argv);
 int cmd_convert(const cli_command *cmd, int argc, char **argv);
 int cmd_metrics(const cli_command *cmd, int argc, char **argv);
 int cmd_deblur(const cli_command *cmd, int argc, char **argv);
+int cmd_synth(const cli_command *cmd, int argc, char **argv);
+int cmd_kernels(const cli_command *cmd, int argc, char **argv);
 
 #endif

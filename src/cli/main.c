@@ -29,6 +29,16 @@ static const cli_command commands[] = {
      "(for benchmarks whose ground truth is not aligned, e.g. Levin et al.); the crop defaults\n"
      "to K then, and must be at least K.",
      cmd_metrics},
+    {"synth", "IN... -o OUT [--preset P | --config C.json] [--seed S] [options]",
+     "Make realistic blur from sharp images: one image, or a folder into a GoPro-layout pair set.",
+     "One image: IN -o OUT.png, with --sharp-out, --kernel-out, --params-out, --depth, --mask.\n"
+     "A batch: a folder (or several files) -o OUTDIR writes OUTDIR/blur/NAME.png and OUTDIR/sharp/NAME.png;\n"
+     "image i (sorted by path) is sample i of the run, so (config, seed) reproduces the set exactly.\n"
+     "Presets: gaussian (the seed article's depth-scaled Gaussian), linear, shake (Boracchi-Foi),\n"
+     "realistic (shake, rotation, object motion, defocus, highlights, noise, camera response, JPEG).",
+     cmd_synth},
+    {"kernels", "-o DIR [-n N] [--preset P | --config C.json] [--seed S]",
+     "Write the camera PSFs a preset draws, as 16-bit PNGs, and a contact sheet.", NULL, cmd_kernels},
 };
 static const cli_command deblur = {"", "IN... -o OUT [options]", "Deblur photographs.", NULL, cmd_deblur};
 

@@ -29,4 +29,38 @@ static inline float ub__bilinear(const float *p, int64_t w, int64_t h, double x,
     return top + ay * (bot - top);
 }
 
+/* kernel.c: the plain twin of ub_kernel_aperture — exact geometry for every pixel, no shortcut (tests compare). */
+ub_status ub__kernel_aperture_ref(ub_ctx *ctx, double diameter, int blades, double rotation, ub_kernel **out);
+
+/* warp.c: the plain twin of ub_warp_blur — every pose through its full matrix and ub__bilinear. */
+ub_status ub__warp_blur_ref(ub_ctx *ctx, const ub_image *in, const ub_trajectory *t, double focal_px, int samples,
+                            ub_image **out);
+/* motion.c: the plain twin of ub_object_motion_blur — every sub-frame sampled at every pixel
+   (no bounding boxes); the caller's background, or NULL for the inpainted one. */
+ub_status ub__object_motion_blur_ref(ub_ctx *ctx, const ub_image *sharp, const ub_image *mask,
+                                     const ub_image *background, const ub_object_motion *m, ub_image **out);
+
+/* depth.c: push-pull hole filling (Gortler et al. 1996). Fills `nplanes` (1..4) w x h planes in
+   place: where weight is 1 a value is kept exactly, where 0 it is replaced by the smooth fill of the
+   known values, in between blended. UB_ERR_INVALID when every weight is 0. Thread-count invariant. */
+ub_status ub__push_pull_fill(ub_ctx *ctx, float *const *planes, int nplanes, const float *weight, int64_t w,
+                             int64_t h);
+
+/* conv.c, conv_direct.c, conv_fft.c: the paths behind ub_convolve_plane, on `planes` planes of
+   w x h that share one kernel (arguments already checked by the caller). Exposed for tests and
+   benchmarks: the direct path with a chosen instruction set (UB_ERR_UNSUPPORTED when the CPU
+   lacks it), the FFT's padded size (non-zero when too large for FFTW), AUTO's choice. */
+enum { UB__ISA_BEST = 0, UB__ISA_AVX2 = 1, UB__ISA_AVX512 = 2 };
+ub_status ub__conv_direct(ub_ctx *ctx, const float *const *in, float *const *out, int planes, int64_t w, int64_t h,
+                          const ub_kernel *k, ub_border border, int isa);
+ub_status ub__conv_fft(ub_ctx *ctx, const float *const *in, float *const *out, int planes, int64_t w, int64_t h,
+                       const ub_kernel *k, ub_border border);
+int ub__conv_fft_size(int64_t w, int64_t h, const ub_kernel *k, ub_border border, int64_t *pw, int64_t *ph);
+ub_conv_method ub__conv_choose(int64_t w, int64_t h, const ub_kernel *k, ub_border border);
+/* FFTW's planner is process-global and not thread-safe, and fftwf_make_planner_thread_safe() does
+   nothing in libfftw3f_omp (FFTW 3.3.10 threads/openmp.c): every fftwf_plan_* and
+   fftwf_destroy_plan call in unblur must sit between these two (conv_fft.c). */
+void ub__fftw_lock(void);
+void ub__fftw_unlock(void);
+
 #endif

@@ -1,0 +1,596 @@
+/* synth/pipeline.c — one sample: draw parameters, blur in linear light, then
+   the camera (clip, noise, response, JPEG).
+
+   Order of effects, following the light:
+     display-referred sharp -> linear light -> exposure
+       -> highlights boosted (light sources exceed 1 so that they smear into
+          streaks instead of grey smudges)
+       -> scene: defocus (depth), then a moving object over the background
+       -> camera: depth-scaled Gaussian, straight motion, shake (uniform
+          kernel, or homography warps when the shake rotates)
+       -> clip -> Poisson-Gaussian noise -> clip -> camera response -> JPEG
+   The sharp target gets the same exposure and response, nothing else.
+
+   Determinism: every parameter is drawn from a generator seeded by
+   (seed, index), all of them for every sample whether or not their effect is
+   applied (so that changing one probability does not reshuffle the rest);
+   trajectories, masks and noise use their own derived streams. The modules
+   called are thread-count invariant, so a sample is byte-identical on any
+   number of threads.
+
+   Crops for training take a margin around the crop that covers the blur of
+   this sample, blur that region and keep its centre, so the crop has no
+   border artefacts; noise and JPEG are applied to the final crop. */
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "synth/config.h"
+
+struct ub_synth {
+    ub_ctx *ctx;
+    ub__synth_config cfg;
+};
+
+/* What one sample drew. */
+typedef struct draw {
+    int gaussian, linear, shake, rotational, object, defocus, highlights, jpeg;
+    double sigma;
+    double line_length, line_angle;
+    ub_shake_params shake_params;
+    double focal_px;
+    ub_object_motion motion;
+    double focal_mm, f_number, focus_quantile, sensor_width_mm;
+    int blades;
+    double blade_rotation;
+    double exposure, hl_threshold, hl_factor, shot_gain, read_noise, gamma;
+    ub_crf crf;
+    int jpeg_quality;
+    uint64_t trajectory_seed, mask_seed, noise_seed;
+} draw;
+
+static const double DEG = 3.14159265358979323846 / 180.0;
+
+/* ---- creation ---- */
+
+static ub_status create(ub_ctx *ctx, const char *json_text, const char *name, ub_synth **out) {
+    *out = NULL;
+    ub_synth *s = calloc(1, sizeof *s);
+    if (!s) return ub__fail(ctx, UB_ERR_NOMEM, "%s: out of memory", name);
+    s->ctx = ctx;
+    ub_status st = ub__synth_config_parse(ctx, json_text, name, &s->cfg);
+    if (st) {
+        free(s);
+        return st;
+    }
+    *out = s;
+    return UB_OK;
+}
+
+ub_status ub_synth_create_preset(ub_ctx *ctx, const char *preset, ub_synth **out) {
+    if (!out) return ub__fail(ctx, UB_ERR_INVALID, "ub_synth_create_preset: NULL output");
+    const char *json = ub__synth_preset_json(preset);
+    if (!json)
+        return ub__fail(ctx, UB_ERR_INVALID, "unknown preset '%s' (presets: %s)", preset ? preset : "(null)",
+                        ub__synth_preset_names());
+    return create(ctx, json, preset, out);
+}
+
+ub_status ub_synth_create_json(ub_ctx *ctx, const char *json_text, const char *name, ub_synth **out) {
+    if (!out || !json_text) return ub__fail(ctx, UB_ERR_INVALID, "ub_synth_create_json: NULL argument");
+    return create(ctx, json_text, name ? name : "config", out);
+}
+
+ub_status ub_synth_create_file(ub_ctx *ctx, const char *path, ub_synth **out) {
+    if (!out || !path) return ub__fail(ctx, UB_ERR_INVALID, "ub_synth_create_file: NULL argument");
+    json_error_t err;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+    if (!root) {
+        if (err.line < 0) return ub__fail(ctx, UB_ERR_IO, "%s: %s", path, err.text);
+        return ub__fail(ctx, UB_ERR_INVALID, "%s: line %d, column %d: %s", path, err.line, err.column, err.text);
+    }
+    char *text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    if (!text) return ub__fail(ctx, UB_ERR_NOMEM, "%s: out of memory", path);
+    ub_status st = create(ctx, text, path, out);
+    free(text);
+    return st;
+}
+
+void ub_synth_destroy(ub_synth **s) {
+    if (!s || !*s) return;
+    free(*s);
+    *s = NULL;
+}
+
+void ub_synth_sample_free(ub_synth_sample *out) {
+    if (!out) return;
+    ub_image_destroy(&out->blurred);
+    ub_image_destroy(&out->sharp);
+    ub_kernel_destroy(&out->kernel);
+    free(out->params_json);
+    out->params_json = NULL;
+}
+
+/* ---- drawing ---- */
+
+static double pick(ub_rng *r, ub__range g) {
+    double u = ub_rng_uniform(r);
+    if (g.log) return exp(log(g.lo) + u * (log(g.hi) - log(g.lo)));
+    return g.lo + u * (g.hi - g.lo);
+}
+
+static int chance(ub_rng *r, double p) { return ub_rng_uniform(r) < p; }
+
+static void draw_params(const ub__synth_config *c, uint64_t seed, uint64_t index, draw *d) {
+    ub_rng r;
+    ub_rng_seed(&r, ub_rng_derive(seed, index, 0));
+    memset(d, 0, sizeof *d);
+    d->gaussian = chance(&r, c->gaussian.p);
+    d->sigma = pick(&r, c->gaussian.sigma);
+    d->linear = chance(&r, c->linear.p);
+    d->line_length = pick(&r, c->linear.length);
+    d->line_angle = pick(&r, c->linear.angle);
+    d->shake = chance(&r, c->shake.p);
+    ub_shake_default(&d->shake_params);
+    d->shake_params.length = pick(&r, c->shake.length);
+    d->shake_params.anxiety = pick(&r, c->shake.anxiety);
+    d->shake_params.centripetal = pick(&r, c->shake.centripetal);
+    d->shake_params.big_shake = pick(&r, c->shake.big_shake);
+    d->shake_params.gaussian = pick(&r, c->shake.gaussian);
+    d->shake_params.samples = c->shake.samples;
+    d->rotational = chance(&r, c->shake.rotation_p);
+    double rotation = pick(&r, c->shake.rotation_deg), roll = pick(&r, c->shake.roll_weight);
+    d->focal_px = pick(&r, c->shake.focal_px);
+    if (d->rotational) d->shake_params.rotation_deg = rotation, d->shake_params.roll_weight = roll;
+    d->object = chance(&r, c->object.p);
+    double travel = pick(&r, c->object.translate), direction = pick(&r, c->object.angle) * DEG;
+    d->motion.dx = travel * cos(direction);
+    d->motion.dy = travel * sin(direction);
+    d->motion.rotation = pick(&r, c->object.rotate_deg) * DEG;
+    d->motion.scale = pick(&r, c->object.scale);
+    d->motion.samples = c->object.samples;
+    d->defocus = chance(&r, c->defocus.p);
+    d->focal_mm = pick(&r, c->defocus.focal_mm);
+    d->f_number = pick(&r, c->defocus.f_number);
+    d->focus_quantile = pick(&r, c->defocus.focus_quantile);
+    d->sensor_width_mm = pick(&r, c->defocus.sensor_width_mm);
+    d->blades = (int)floor(pick(&r, c->defocus.blades));
+    d->blade_rotation = ub_rng_uniform(&r) * 2 * 3.14159265358979323846;
+    d->exposure = pick(&r, c->sensor.exposure);
+    d->highlights = chance(&r, c->sensor.highlights_p);
+    d->hl_threshold = pick(&r, c->sensor.highlights_threshold);
+    d->hl_factor = pick(&r, c->sensor.highlights_factor);
+    d->shot_gain = pick(&r, c->sensor.shot_gain);
+    d->read_noise = pick(&r, c->sensor.read_noise);
+    d->crf = chance(&r, c->sensor.srgb_p) ? UB_CRF_SRGB : UB_CRF_GAMMA;
+    d->gamma = pick(&r, c->sensor.gamma);
+    d->jpeg = chance(&r, c->sensor.jpeg_p);
+    d->jpeg_quality = (int)lround(pick(&r, c->sensor.jpeg_quality));
+    d->trajectory_seed = ub_rng_derive(seed, index, 1);
+    d->mask_seed = ub_rng_derive(seed, index, 2);
+    d->noise_seed = ub_rng_derive(seed, index, 3);
+}
+
+/* ---- helpers ---- */
+
+static void replace(ub_image **img, ub_image *next) {
+    ub_image_destroy(img);
+    *img = next;
+}
+
+/* The region [x0, x0+w) x [y0, y0+h) of `src`, reflected where it leaves the image. */
+static ub_status extract(ub_ctx *ctx, const ub_image *src, int64_t x0, int64_t y0, int64_t w, int64_t h,
+                         ub_image **out) {
+    ub_status st = ub_image_create(ctx, out, w, h, src->channels);
+    if (st) return st;
+    (*out)->bit_depth = src->bit_depth;
+    for (int c = 0; c < src->channels; c++) {
+        const float *sp = ub_image_plane(src, c);
+        float *dp = ub_image_plane(*out, c);
+        for (int64_t y = 0; y < h; y++) {
+            const float *row = sp + ub__reflect(y0 + y, src->height) * src->width;
+            for (int64_t x = 0; x < w; x++) dp[y * w + x] = row[ub__reflect(x0 + x, src->width)];
+        }
+    }
+    return UB_OK;
+}
+
+static void scale_colour(ub_image *img, double factor) {
+    size_t n = (size_t)img->width * (size_t)img->height * (size_t)ub_image_colour_channels(img);
+    for (size_t i = 0; i < n; i++) img->data[i] *= (float)factor;
+}
+
+static int compare_floats(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* The q-quantile of a depth map from a regular subsample (deterministic, cheap). */
+static double depth_quantile(const ub_image *depth, double q) {
+    const int64_t n = depth->width * depth->height, step = n > 65536 ? n / 65536 : 1;
+    int64_t m = 0;
+    float *v = malloc(sizeof(float) * (size_t)((n + step - 1) / step));
+    if (!v) return depth->data[n / 2];
+    for (int64_t i = 0; i < n; i += step) v[m++] = depth->data[i];
+    qsort(v, (size_t)m, sizeof(float), compare_floats);
+    double r = v[(int64_t)fmin((double)(m - 1), floor(q * (double)m))];
+    free(v);
+    return r;
+}
+
+static void depth_range(const ub_image *depth, double *lo, double *hi) {
+    float a = depth->data[0], b = depth->data[0];
+    for (int64_t i = 1; i < depth->width * depth->height; i++) {
+        a = fminf(a, depth->data[i]);
+        b = fmaxf(b, depth->data[i]);
+    }
+    *lo = a, *hi = b;
+}
+
+/* The lens of a sample; the pixel pitch maps the sensor width onto the full image width. */
+static ub_lens lens_of(const draw *d, const ub_image *depth, int64_t full_width) {
+    ub_lens lens = {d->focal_mm, d->f_number, depth_quantile(depth, d->focus_quantile),
+                    d->sensor_width_mm * 1000.0 / (double)full_width, d->blades, d->blade_rotation};
+    /* a focus closer than the focal length is impossible; stay just beyond it */
+    if (lens.focus_m <= lens.focal_mm / 1000.0 * 1.05) lens.focus_m = lens.focal_mm / 1000.0 * 1.05;
+    return lens;
+}
+
+/* A soft mask of the nearest 20% of the scene: the foreground layer when no mask is given. */
+static ub_status near_layer_mask(ub_ctx *ctx, const ub_image *depth, ub_image **out) {
+    ub_status st = ub_image_create(ctx, out, depth->width, depth->height, 1);
+    if (st) return st;
+    const double edge = depth_quantile(depth, 0.2), soft = fmax(1e-3, 0.05 * edge);
+    for (int64_t i = 0; i < depth->width * depth->height; i++) {
+        double t = (edge - depth->data[i]) / soft; /* > 0: nearer than the edge */
+        (*out)->data[i] = (float)fmin(1.0, fmax(0.0, 0.5 + t));
+    }
+    return UB_OK;
+}
+
+/* ---- the blur stage (linear light, whole region, reflect borders) ---- */
+
+/* The seed article's model: a Gaussian whose sigma grows linearly with depth
+   (0 at the nearest point, `sigma` at the farthest), done fast: the image is
+   blurred at `layers` evenly spaced sigmas, and each pixel blends the two
+   layers that bracket its own sigma (hat weights, one layer in memory at a time). */
+static ub_status depth_scaled_gaussian(ub_ctx *ctx, const ub_image *in, const ub_image *depth, double lo,
+                                       double hi, double sigma, int layers, ub_image **out) {
+    const double span = hi > lo ? hi - lo : 1.0;
+    ub_status st = ub_image_clone(ctx, in, out);
+    if (st) return st;
+    const int64_t plane = in->width * in->height;
+    const int colours = ub_image_colour_channels(in);
+    memset((*out)->data, 0, sizeof(float) * (size_t)(plane * colours));
+    for (int l = 0; l < layers && st == UB_OK; l++) {
+        const double sigma_l = sigma * l / (layers - 1);
+        ub_image *blurred = NULL;
+        ub_kernel *k = NULL;
+        if (sigma_l < 0.05) st = ub_image_clone(ctx, in, &blurred);
+        else if ((st = ub_kernel_gaussian(ctx, sigma_l, &k)) == UB_OK)
+            st = ub_convolve(ctx, in, k, UB_BORDER_REFLECT, &blurred);
+        ub_kernel_destroy(&k);
+        if (st) break;
+        for (int c = 0; c < colours; c++) {
+            const float *b = ub_image_plane(blurred, c);
+            float *o = ub_image_plane(*out, c);
+            for (int64_t i = 0; i < plane; i++) {
+                const double t = (depth->data[i] - lo) / span * (layers - 1);
+                const double w = 1.0 - fabs(t - l);
+                if (w > 0) o[i] += (float)w * b[i];
+            }
+        }
+        ub_image_destroy(&blurred);
+    }
+    if (st) ub_image_destroy(out);
+    return st;
+}
+
+typedef struct stage_inputs {
+    const ub_image *depth; /* metres, region-sized (procedural when none was given) */
+    int depth_given;       /* a real depth map: its near layer can be the moving object */
+    const ub_image *mask;  /* region-sized or NULL */
+    ub_lens lens;          /* from the whole image's depth, when defocus applies */
+    double depth_lo, depth_hi; /* the whole image's depth range (a crop scales blur as its image does) */
+} stage_inputs;
+
+/* Enough warps that consecutive poses are about a pixel apart, so that the
+   exposure integrates into a smooth smear and not a few ghost copies: the
+   farthest a pixel travels is bounded by the translation path plus the
+   rotation times (focal length + the image's half-diagonal). */
+static int warp_samples(const ub_synth *s, const draw *d, const ub_image *img) {
+    const double half_diagonal = 0.5 * hypot((double)img->width, (double)img->height);
+    const double travel = d->shake_params.length + d->shake_params.rotation_deg * DEG * (d->focal_px + half_diagonal);
+    const double wanted = fmin(1024.0, ceil(1.5 * travel));
+    return wanted > s->cfg.shake.warp_samples ? (int)wanted : s->cfg.shake.warp_samples;
+}
+
+static ub_status camera_shake(ub_synth *s, const draw *d, ub_image **lin, ub_kernel **kernel) {
+    ub_ctx *ctx = s->ctx;
+    ub_rng r;
+    ub_rng_seed(&r, d->trajectory_seed);
+    ub_trajectory *t = NULL;
+    ub_image *next = NULL;
+    ub_status st = ub_trajectory_shake(ctx, &r, &d->shake_params, &t);
+    if (st == UB_OK) st = ub_kernel_from_trajectory(ctx, t, 0, kernel);
+    if (st == UB_OK) {
+        if (d->rotational) st = ub_warp_blur(ctx, *lin, t, d->focal_px, warp_samples(s, d, *lin), &next);
+        else st = ub_convolve(ctx, *lin, *kernel, UB_BORDER_REFLECT, &next);
+    }
+    ub_trajectory_destroy(&t);
+    if (st == UB_OK) replace(lin, next);
+    return st;
+}
+
+static ub_status straight_motion(ub_ctx *ctx, const draw *d, ub_image **lin, ub_kernel **kernel) {
+    ub_trajectory *t = NULL;
+    ub_image *next = NULL;
+    ub_status st = ub_trajectory_linear(ctx, d->line_length, d->line_angle * DEG, 256, &t);
+    if (st == UB_OK) st = ub_kernel_from_trajectory(ctx, t, 0, kernel);
+    if (st == UB_OK) st = ub_convolve(ctx, *lin, *kernel, UB_BORDER_REFLECT, &next);
+    ub_trajectory_destroy(&t);
+    if (st == UB_OK) replace(lin, next);
+    return st;
+}
+
+static ub_status moving_object(ub_synth *s, const draw *d, const stage_inputs *si, ub_image **lin) {
+    ub_ctx *ctx = s->ctx;
+    ub_image *mask = NULL, *next = NULL;
+    ub_status st = UB_OK;
+    if (!si->mask && si->depth_given) st = near_layer_mask(ctx, si->depth, &mask);
+    if (st == UB_OK && !si->mask && !mask) {
+        ub_rng r;
+        ub_rng_seed(&r, d->mask_seed);
+        st = ub_mask_procedural(ctx, &r, (*lin)->width, (*lin)->height, &mask);
+    }
+    if (st == UB_OK) st = ub_object_motion_blur(ctx, *lin, si->mask ? si->mask : mask, NULL, &d->motion, &next);
+    ub_image_destroy(&mask);
+    if (st == UB_OK) replace(lin, next);
+    return st;
+}
+
+/* Applies the drawn blurs to `lin` (replaced); `kernel` receives the camera PSF, if any. */
+static ub_status blur_stage(ub_synth *s, const draw *d, const stage_inputs *si, ub_image **lin, ub_kernel **kernel) {
+    ub_ctx *ctx = s->ctx;
+    ub_status st = UB_OK;
+    if (d->highlights) ub_boost_highlights(*lin, d->hl_threshold, d->hl_factor);
+    if (d->defocus) {
+        ub_image *next = NULL;
+        if ((st = ub_defocus(ctx, *lin, si->depth, &si->lens, &next))) return st;
+        replace(lin, next);
+    }
+    if (d->object && (st = moving_object(s, d, si, lin))) return st;
+    if (d->gaussian) {
+        ub_image *next = NULL;
+        if (s->cfg.gaussian.depth_scaled) {
+            st = depth_scaled_gaussian(ctx, *lin, si->depth, si->depth_lo, si->depth_hi, d->sigma,
+                                       s->cfg.gaussian.layers, &next);
+            /* the kernel recorded is the farthest (widest) one */
+            ub_kernel_destroy(kernel);
+            if (st == UB_OK) st = ub_kernel_gaussian(ctx, d->sigma, kernel);
+        } else {
+            ub_kernel *k = NULL;
+            if ((st = ub_kernel_gaussian(ctx, d->sigma, &k)) == UB_OK) st = ub_convolve(ctx, *lin, k, UB_BORDER_REFLECT, &next);
+            ub_kernel_destroy(kernel);
+            *kernel = k;
+        }
+        if (st) return st;
+        replace(lin, next);
+    }
+    if (d->linear) {
+        ub_kernel_destroy(kernel);
+        if ((st = straight_motion(ctx, d, lin, kernel))) return st;
+    }
+    if (d->shake) {
+        ub_kernel_destroy(kernel);
+        if ((st = camera_shake(s, d, lin, kernel))) return st;
+    }
+    return UB_OK;
+}
+
+/* How far this sample's blur reaches, in pixels: the margin a crop needs. */
+static int64_t blur_reach(const draw *d, const ub_image *depth, const ub_lens *lens, int size) {
+    double m = 2;
+    if (d->gaussian) m += 3 * d->sigma + 1;
+    if (d->linear) m += d->line_length / 2 + 1;
+    if (d->shake) {
+        m += d->shake_params.length + 1;
+        if (d->rotational) m += d->shake_params.rotation_deg * DEG * (d->focal_px + 2.0 * size) + 1;
+    }
+    if (d->object)
+        m += hypot(d->motion.dx, d->motion.dy) / 2 + fabs(d->motion.rotation) * size +
+             fabs(sqrt(fmax(d->motion.scale, 1.0 / d->motion.scale)) - 1) * size + 1;
+    if (d->defocus && depth) {
+        double lo, hi;
+        depth_range(depth, &lo, &hi);
+        m += fmax(ub_coc_diameter_px(lens, lo), ub_coc_diameter_px(lens, hi)) / 2 + 1;
+    }
+    return (int64_t)ceil(fmin(m, 4096));
+}
+
+/* ---- the camera stage (display-referred output) ---- */
+
+static ub_status camera_stage(ub_ctx *ctx, const draw *d, ub_image *blurred, ub_image *sharp) {
+    ub_clip(blurred);
+    ub_add_noise(ctx, blurred, d->shot_gain, d->read_noise, d->noise_seed);
+    ub_clip(blurred);
+    ub_apply_crf(blurred, d->crf, d->gamma);
+    ub_clip(sharp);
+    ub_apply_crf(sharp, d->crf, d->gamma);
+    return d->jpeg ? ub_jpeg_roundtrip(ctx, blurred, d->jpeg_quality) : UB_OK;
+}
+
+/* ---- the record of what was drawn ---- */
+
+static char *params_json(const draw *d, uint64_t seed, uint64_t index, const ub_kernel *k, const ub_lens *lens) {
+    json_t *o = json_pack("{s:I, s:I}", "seed", (json_int_t)seed, "index", (json_int_t)index);
+    if (!o) return NULL;
+    if (d->gaussian) json_object_set_new(o, "gaussian", json_pack("{s:f}", "sigma", d->sigma));
+    if (d->linear)
+        json_object_set_new(o, "linear", json_pack("{s:f, s:f}", "length", d->line_length, "angle", d->line_angle));
+    if (d->shake) {
+        const ub_shake_params *p = &d->shake_params;
+        json_t *sh = json_pack("{s:f, s:f, s:f, s:f, s:f, s:i}", "length", p->length, "anxiety", p->anxiety,
+                               "centripetal", p->centripetal, "big_shake", p->big_shake, "gaussian", p->gaussian,
+                               "samples", p->samples);
+        if (sh && d->rotational)
+            json_object_set_new(sh, "rotation", json_pack("{s:f, s:f, s:f}", "degrees", p->rotation_deg,
+                                                          "roll_weight", p->roll_weight, "focal_px", d->focal_px));
+        json_object_set_new(o, "shake", sh);
+    }
+    if (d->object)
+        json_object_set_new(o, "object", json_pack("{s:f, s:f, s:f, s:f}", "dx", d->motion.dx, "dy", d->motion.dy,
+                                                   "rotate_deg", d->motion.rotation / DEG, "scale", d->motion.scale));
+    if (d->defocus && lens)
+        json_object_set_new(o, "defocus",
+                            json_pack("{s:f, s:f, s:f, s:f, s:i}", "focal_mm", lens->focal_mm, "f_number", lens->f_number,
+                                      "focus_m", lens->focus_m, "pixel_pitch_um", lens->pixel_pitch_um, "blades",
+                                      lens->blades));
+    json_t *sensor = json_pack("{s:f, s:f, s:f, s:s}", "exposure", d->exposure, "shot_gain", d->shot_gain,
+                               "read_noise", d->read_noise, "response", d->crf == UB_CRF_SRGB ? "srgb" : "gamma");
+    if (sensor && d->crf == UB_CRF_GAMMA) json_object_set_new(sensor, "gamma", json_real(d->gamma));
+    if (sensor && d->highlights)
+        json_object_set_new(sensor, "highlights",
+                            json_pack("{s:f, s:f}", "threshold", d->hl_threshold, "factor", d->hl_factor));
+    if (sensor && d->jpeg) json_object_set_new(sensor, "jpeg_quality", json_integer(d->jpeg_quality));
+    json_object_set_new(o, "sensor", sensor);
+    if (k) json_object_set_new(o, "kernel_size", json_pack("[i,i]", k->width, k->height));
+    char *text = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+    json_decref(o);
+    return text;
+}
+
+/* ---- samples ---- */
+
+static ub_status check_inputs(ub_ctx *ctx, const ub_synth_inputs *in) {
+    if (!in || !in->sharp) return ub__fail(ctx, UB_ERR_INVALID, "synth: no sharp image");
+    const ub_image *sh = in->sharp;
+    const ub_image *aux[2] = {in->depth, in->mask};
+    const char *what[2] = {"depth map", "mask"};
+    for (int i = 0; i < 2; i++) {
+        if (!aux[i]) continue;
+        if (aux[i]->channels != 1)
+            return ub__fail(ctx, UB_ERR_MISMATCH, "synth: the %s has %d channels (it needs 1)", what[i], aux[i]->channels);
+        if (aux[i]->width != sh->width || aux[i]->height != sh->height)
+            return ub__fail(ctx, UB_ERR_MISMATCH, "synth: the %s is %lldx%lld but the image is %lldx%lld", what[i],
+                            (long long)aux[i]->width, (long long)aux[i]->height, (long long)sh->width,
+                            (long long)sh->height);
+    }
+    return UB_OK;
+}
+
+/* Display-referred -> linear light, times the exposure. */
+static ub_status linearise(ub_ctx *ctx, const ub_image *src, double exposure, ub_image **out) {
+    ub_status st = ub_image_clone(ctx, src, out);
+    if (st) return st;
+    ub_image_srgb_to_linear(*out);
+    scale_colour(*out, exposure);
+    return UB_OK;
+}
+
+/* The depth the sample uses: the given one, or a ground plane from 1 m to 20 m. */
+static ub_status scene_depth(ub_ctx *ctx, const ub_synth_inputs *in, ub_image **owned, const ub_image **depth) {
+    *owned = NULL;
+    *depth = in->depth;
+    if (in->depth) return UB_OK;
+    ub_status st = ub_depth_plane(ctx, in->sharp->width, in->sharp->height, 1.0, 20.0, owned);
+    *depth = *owned;
+    return st;
+}
+
+static ub_status finish(ub_ctx *ctx, const draw *d, uint64_t seed, uint64_t index, const stage_inputs *si,
+                        ub_synth_sample *out) {
+    ub_status st = camera_stage(ctx, d, out->blurred, out->sharp);
+    if (st) return st;
+    out->params_json = params_json(d, seed, index, out->kernel, d->defocus ? &si->lens : NULL);
+    if (!out->params_json) return ub__fail(ctx, UB_ERR_NOMEM, "synth: out of memory");
+    out->blurred->bit_depth = out->sharp->bit_depth;
+    return UB_OK;
+}
+
+ub_status ub_synth_run(ub_synth *s, const ub_synth_inputs *in, uint64_t seed, uint64_t index,
+                       ub_synth_sample *out) {
+    ub_ctx *ctx = s->ctx;
+    memset(out, 0, sizeof *out);
+    ub_status st = check_inputs(ctx, in);
+    if (st) return st;
+    draw d;
+    draw_params(&s->cfg, seed, index, &d);
+    ub_image *plane = NULL;
+    stage_inputs si = {.mask = in->mask, .depth_given = in->depth != NULL};
+    if ((st = scene_depth(ctx, in, &plane, &si.depth)) == UB_OK) {
+        si.lens = lens_of(&d, si.depth, in->sharp->width);
+        depth_range(si.depth, &si.depth_lo, &si.depth_hi);
+        st = linearise(ctx, in->sharp, d.exposure, &out->blurred);
+    }
+    if (st == UB_OK) st = ub_image_clone(ctx, out->blurred, &out->sharp);
+    if (st == UB_OK) st = blur_stage(s, &d, &si, &out->blurred, &out->kernel);
+    if (st == UB_OK) st = finish(ctx, &d, seed, index, &si, out);
+    ub_image_destroy(&plane);
+    if (st) ub_synth_sample_free(out);
+    return st;
+}
+
+ub_status ub_synth_crop(ub_synth *s, const ub_synth_inputs *in, int64_t x0, int64_t y0, int size, uint64_t seed,
+                        uint64_t index, ub_synth_sample *out) {
+    ub_ctx *ctx = s->ctx;
+    memset(out, 0, sizeof *out);
+    ub_status st = check_inputs(ctx, in);
+    if (st) return st;
+    const ub_image *sh = in->sharp;
+    if (size < 1 || x0 < 0 || y0 < 0 || x0 + size > sh->width || y0 + size > sh->height)
+        return ub__fail(ctx, UB_ERR_INVALID, "synth: crop %d at (%lld,%lld) is not inside the %lldx%lld image", size,
+                        (long long)x0, (long long)y0, (long long)sh->width, (long long)sh->height);
+    draw d;
+    draw_params(&s->cfg, seed, index, &d);
+    ub_image *plane = NULL, *region = NULL, *depth_r = NULL, *mask_r = NULL, *lin = NULL;
+    stage_inputs si = {.depth_given = in->depth != NULL};
+    const ub_image *depth = NULL;
+    if ((st = scene_depth(ctx, in, &plane, &depth))) return st;
+    si.lens = lens_of(&d, depth, sh->width);
+    depth_range(depth, &si.depth_lo, &si.depth_hi);
+    const int64_t m = blur_reach(&d, depth, &si.lens, size), rs = size + 2 * m;
+    st = extract(ctx, sh, x0 - m, y0 - m, rs, rs, &region);
+    if (st == UB_OK) st = extract(ctx, depth, x0 - m, y0 - m, rs, rs, &depth_r);
+    if (st == UB_OK && in->mask) st = extract(ctx, in->mask, x0 - m, y0 - m, rs, rs, &mask_r);
+    si.depth = depth_r;
+    si.mask = mask_r;
+    if (st == UB_OK) st = linearise(ctx, region, d.exposure, &lin);
+    if (st == UB_OK) st = blur_stage(s, &d, &si, &lin, &out->kernel);
+    if (st == UB_OK) st = extract(ctx, lin, m, m, size, size, &out->blurred);
+    if (st == UB_OK) ub_image_destroy(&region), st = extract(ctx, sh, x0, y0, size, size, &region);
+    if (st == UB_OK) st = linearise(ctx, region, d.exposure, &out->sharp);
+    if (st == UB_OK) st = finish(ctx, &d, seed, index, &si, out);
+    ub_image_destroy(&plane);
+    ub_image_destroy(&region);
+    ub_image_destroy(&depth_r);
+    ub_image_destroy(&mask_r);
+    ub_image_destroy(&lin);
+    if (st) ub_synth_sample_free(out);
+    return st;
+}
+
+ub_status ub_synth_kernel(ub_synth *s, uint64_t seed, uint64_t index, ub_kernel **out) {
+    ub_ctx *ctx = s->ctx;
+    *out = NULL;
+    draw d;
+    draw_params(&s->cfg, seed, index, &d);
+    ub_trajectory *t = NULL;
+    ub_status st = UB_OK;
+    if (d.shake) {
+        ub_rng r;
+        ub_rng_seed(&r, d.trajectory_seed);
+        st = ub_trajectory_shake(ctx, &r, &d.shake_params, &t);
+    } else if (d.linear) {
+        st = ub_trajectory_linear(ctx, d.line_length, d.line_angle * DEG, 256, &t);
+    } else if (d.gaussian) {
+        return ub_kernel_gaussian(ctx, d.sigma, out);
+    } else {
+        return ub__fail(ctx, UB_ERR_INVALID, "synth: sample %llu applies no camera blur", (unsigned long long)index);
+    }
+    if (st == UB_OK) st = ub_kernel_from_trajectory(ctx, t, 0, out);
+    ub_trajectory_destroy(&t);
+    return st;
+}

@@ -1,0 +1,220 @@
+/* tests/test_synth.c — the synthesis pipeline: configs and their errors,
+   presets, determinism over runs and thread counts, crops equal to the
+   matching region of a whole-image sample, the drawn trajectory lengths
+   following the configured distribution, and what each preset does. */
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static int same_image(const ub_image *a, const ub_image *b) {
+    return a && b && a->width == b->width && a->height == b->height && a->channels == b->channels &&
+           memcmp(a->data, b->data, sizeof(float) * (size_t)(a->width * a->height * a->channels)) == 0;
+}
+
+static void expect_config_error(ub_ctx *ctx, const char *json, const char *words) {
+    ub_synth *s = (ub_synth *)1;
+    ub_status st = ub_synth_create_json(ctx, json, "c.json", &s);
+    CHECK_MSG(st == UB_ERR_INVALID && s == NULL, "config %s was accepted", json);
+    CHECK_MSG(strstr(ub_last_error(ctx), "c.json: ") == ub_last_error(ctx), "'%s' does not name the file",
+              ub_last_error(ctx));
+    CHECK_MSG(strstr(ub_last_error(ctx), words), "'%s' lacks '%s'", ub_last_error(ctx), words);
+}
+
+static void test_configs(void) {
+    ub_ctx *ctx = test_ctx(1);
+    const char *presets[] = {"gaussian", "linear", "shake", "realistic"};
+    for (int i = 0; i < 4; i++) {
+        ub_synth *s = NULL;
+        CHECK_OK(ctx, ub_synth_create_preset(ctx, presets[i], &s));
+        ub_synth_destroy(&s);
+        CHECK(s == NULL);
+    }
+    ub_synth *s = NULL;
+    CHECK(ub_synth_create_preset(ctx, "blurry", &s) == UB_ERR_INVALID && strstr(ub_last_error(ctx), "realistic"));
+    CHECK_OK(ctx, ub_synth_create_json(ctx, "{\"preset\": \"shake\", \"sensor\": {\"jpeg\": {\"p\": 0}}}", "c.json", &s));
+    ub_synth_destroy(&s);
+    CHECK_OK(ctx, ub_synth_create_json(ctx, "{\"shake\": {\"p\": 1, \"length\": {\"min\": 2, \"max\": 9, \"log\": true}}}",
+                                       "c.json", &s));
+    ub_synth_destroy(&s);
+    expect_config_error(ctx, "{\"shake\": {\"lenght\": 3}}", "shake.lenght: unknown key");
+    expect_config_error(ctx, "{\"shake\": {\"length\": [40, 20]}}", "shake.length: min 40 > max 20");
+    expect_config_error(ctx, "{\"shake\": {\"samples\": \"many\"}}", "shake.samples: expected a number");
+    expect_config_error(ctx, "{\"shake\": {\"samples\": 20.5}}", "shake.samples: expected a whole number");
+    expect_config_error(ctx, "{\"shake\": {\"p\": 1.5}}", "shake.p: 1.5 is outside");
+    expect_config_error(ctx, "{\"object\": {\"scale\": [0.1, 2]}}", "object.scale: outside the allowed");
+    expect_config_error(ctx, "{\"shake\": 3}", "shake: expected an object");
+    expect_config_error(ctx, "{\"sensor\": {\"shot_gain\": {\"min\": 0, \"max\": 1, \"log\": true}}}", "log range");
+    expect_config_error(ctx, "{\"shake\": {\"length\": [1, 2, 3]}}", "[min, max]");
+    expect_config_error(ctx, "{\n  \"shake\": {\"p\": 1,}\n}", "line 2");
+    expect_config_error(ctx, "[1, 2]", "a config is a JSON object");
+    expect_config_error(ctx, "{\"preset\": \"nope\"}", "preset: expected one of");
+    expect_config_error(ctx, "{\"shake\": {\"p\": 1, \"p\": 0}}", "line");
+    ub_ctx_destroy(&ctx);
+}
+
+/* A config of camera blur only (no noise, no JPEG): a crop must equal the whole image's region. */
+static const char *const clean_shake =
+    "{\"shake\": {\"p\": 1, \"length\": [6, 18], \"anxiety\": [0.001, 0.005]},"
+    " \"sensor\": {\"exposure\": 1, \"response\": {\"srgb_p\": 1}, \"jpeg\": {\"p\": 0}}}";
+
+static void test_determinism_and_crops(void) {
+    ub_image *sharp = NULL;
+    ub_synth_sample runs[3] = {{0}};
+    for (int threads = 1; threads <= 3; threads++) {
+        ub_ctx *ctx = test_ctx(threads);
+        if (!sharp) sharp = test_image(ctx, 160, 120, 3, 42);
+        ub_synth *s = NULL;
+        CHECK_OK(ctx, ub_synth_create_preset(ctx, "realistic", &s));
+        ub_synth_inputs in = {sharp, NULL, NULL};
+        CHECK_OK(ctx, ub_synth_run(s, &in, 7, 3, &runs[threads - 1]));
+        ub_synth_destroy(&s);
+        ub_ctx_destroy(&ctx);
+    }
+    CHECK_MSG(same_image(runs[0].blurred, runs[1].blurred) && same_image(runs[0].blurred, runs[2].blurred),
+              "realistic sample differs across thread counts");
+    CHECK(same_image(runs[0].sharp, runs[1].sharp));
+    CHECK(runs[0].params_json && runs[1].params_json && strcmp(runs[0].params_json, runs[1].params_json) == 0);
+    for (int i = 0; i < 3; i++) ub_synth_sample_free(&runs[i]);
+
+    ub_ctx *ctx = test_ctx(2);
+    ub_synth *s = NULL;
+    CHECK_OK(ctx, ub_synth_create_json(ctx, clean_shake, "clean", &s));
+    ub_synth_inputs in = {sharp, NULL, NULL};
+    ub_synth_sample whole = {0}, again = {0}, other = {0}, crop = {0};
+    CHECK_OK(ctx, ub_synth_run(s, &in, 5, 11, &whole));
+    CHECK_OK(ctx, ub_synth_run(s, &in, 5, 11, &again));
+    CHECK_OK(ctx, ub_synth_run(s, &in, 5, 12, &other));
+    CHECK(same_image(whole.blurred, again.blurred));
+    CHECK(!same_image(whole.blurred, other.blurred));
+    CHECK(whole.kernel != NULL);
+    /* the crop's valid centre equals the whole image's blur at the same place */
+    const int x0 = 60, y0 = 40, size = 48;
+    CHECK_OK(ctx, ub_synth_crop(s, &in, x0, y0, size, 5, 11, &crop));
+    if (crop.blurred && whole.blurred) {
+        CHECK(crop.blurred->width == size && crop.blurred->height == size);
+        double worst = 0;
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < size; y++)
+                for (int x = 0; x < size; x++)
+                    worst = fmax(worst, fabs(ub_image_plane(crop.blurred, c)[y * size + x] -
+                                             ub_image_plane(whole.blurred, c)[(y0 + y) * 160 + x0 + x]));
+        CHECK_MSG(worst < 1e-5, "crop differs from the whole image's region by %g", worst);
+        double sharp_diff = 0;
+        for (int y = 0; y < size; y++)
+            sharp_diff = fmax(sharp_diff, fabs(crop.sharp->data[y * size] - whole.sharp->data[(y0 + y) * 160 + x0]));
+        CHECK(sharp_diff < 1e-6);
+    }
+    CHECK(ub_synth_crop(s, &in, 150, 0, 48, 5, 11, &crop) == UB_ERR_INVALID);
+    ub_synth_sample_free(&whole);
+    ub_synth_sample_free(&again);
+    ub_synth_sample_free(&other);
+    ub_synth_sample_free(&crop);
+    ub_synth_destroy(&s);
+    ub_image_destroy(&sharp);
+    ub_ctx_destroy(&ctx);
+}
+
+/* Drawn shake lengths follow the configured uniform [10, 30]: Kolmogorov-Smirnov at n = 400. */
+static void test_length_distribution(void) {
+    ub_ctx *ctx = test_ctx(1);
+    ub_synth *s = NULL;
+    CHECK_OK(ctx, ub_synth_create_json(ctx, "{\"shake\": {\"p\": 1, \"length\": [10, 30]}}", "c.json", &s));
+    ub_image *sharp = test_image(ctx, 16, 16, 1, 3);
+    enum { N = 400 };
+    double lengths[N];
+    int n = 0;
+    for (int i = 0; i < N && s; i++) {
+        ub_synth_sample out = {0};
+        ub_synth_inputs in = {sharp, NULL, NULL};
+        if (ub_synth_run(s, &in, 99, (uint64_t)i, &out) != UB_OK) break;
+        json_t *root = json_loads(out.params_json, 0, NULL);
+        json_t *len = json_object_get(json_object_get(root, "shake"), "length");
+        if (json_is_number(len)) lengths[n++] = json_number_value(len);
+        json_decref(root);
+        ub_synth_sample_free(&out);
+    }
+    CHECK(n == N);
+    double d = 0, mean = 0;
+    for (int i = 0; i < n; i++) mean += lengths[i] / n;
+    for (int i = 1; i < n; i++) /* insertion sort: n is small */
+        for (int j = i; j > 0 && lengths[j - 1] > lengths[j]; j--) {
+            double t = lengths[j];
+            lengths[j] = lengths[j - 1], lengths[j - 1] = t;
+        }
+    for (int i = 0; i < n; i++) {
+        double cdf = (lengths[i] - 10) / 20;
+        d = fmax(d, fmax(fabs(cdf - (double)i / n), fabs(cdf - (double)(i + 1) / n)));
+    }
+    /* 1.63 / sqrt(n) is the 1% critical value */
+    CHECK_MSG(d < 1.63 / sqrt(n), "KS statistic %g (n %d)", d, n);
+    CHECK_MSG(fabs(mean - 20) < 1.5, "mean length %g", mean);
+    CHECK(lengths[0] >= 10 && lengths[n - 1] <= 30);
+    printf("shake lengths ~ U[10,30]: KS D = %.4f (1%% critical %.4f), mean %.2f\n", d, 1.63 / sqrt(n), mean);
+    ub_image_destroy(&sharp);
+    ub_synth_destroy(&s);
+    ub_ctx_destroy(&ctx);
+}
+
+static void test_presets_effects(void) {
+    ub_ctx *ctx = test_ctx(2);
+    /* a constant image stays constant under the gaussian preset (no noise) */
+    ub_image *flat;
+    CHECK_OK(ctx, ub_image_create(ctx, &flat, 64, 48, 4));
+    for (int i = 0; i < 64 * 48 * 4; i++) flat->data[i] = 0.4f;
+    ub_image_plane(flat, 3)[5] = 0.0f; /* alpha, to be carried through */
+    ub_synth *s = NULL;
+    CHECK_OK(ctx, ub_synth_create_preset(ctx, "gaussian", &s));
+    ub_synth_inputs in = {flat, NULL, NULL};
+    ub_synth_sample out = {0};
+    CHECK_OK(ctx, ub_synth_run(s, &in, 1, 0, &out));
+    if (out.blurred) {
+        double worst = 0;
+        for (int i = 0; i < 64 * 48 * 3; i++) worst = fmax(worst, fabs(out.blurred->data[i] - 0.4));
+        CHECK_MSG(worst < 1e-4, "flat image changed by %g", worst);
+        CHECK(memcmp(ub_image_plane(out.blurred, 3), ub_image_plane(flat, 3), 64 * 48 * sizeof(float)) == 0);
+        CHECK(memcmp(ub_image_plane(out.sharp, 3), ub_image_plane(flat, 3), 64 * 48 * sizeof(float)) == 0);
+    }
+    ub_synth_sample_free(&out);
+    ub_synth_destroy(&s);
+    ub_image_destroy(&flat);
+    /* every preset blurs a textured image (lower PSNR than the sharp target against itself) and records its params */
+    ub_image *sharp = test_image(ctx, 96, 80, 3, 8);
+    const char *presets[] = {"gaussian", "linear", "shake", "realistic"};
+    for (int p = 0; p < 4; p++) {
+        CHECK_OK(ctx, ub_synth_create_preset(ctx, presets[p], &s));
+        double mean_psnr = 0;
+        for (int i = 0; i < 4 && s; i++) {
+            ub_synth_inputs si = {sharp, NULL, NULL};
+            CHECK_OK(ctx, ub_synth_run(s, &si, 3, (uint64_t)i, &out));
+            ub_metrics m = {0};
+            if (out.blurred) CHECK_OK(ctx, ub_metrics_compute(ctx, out.sharp, out.blurred, NULL, &m));
+            mean_psnr += m.psnr / 4;
+            CHECK(out.params_json && strstr(out.params_json, "\"sensor\""));
+            ub_synth_sample_free(&out);
+        }
+        CHECK_MSG(mean_psnr > 10 && mean_psnr < 40, "%s: mean PSNR %g", presets[p], mean_psnr);
+        printf("preset %-9s mean PSNR blurred vs sharp: %.2f dB\n", presets[p], mean_psnr);
+        ub_synth_destroy(&s);
+    }
+    /* mismatched depth or mask is refused */
+    ub_image *small = test_image(ctx, 10, 10, 1, 1);
+    CHECK_OK(ctx, ub_synth_create_preset(ctx, "realistic", &s));
+    ub_synth_inputs bad = {sharp, small, NULL};
+    CHECK(ub_synth_run(s, &bad, 0, 0, &out) == UB_ERR_MISMATCH);
+    CHECK(strstr(ub_last_error(ctx), "depth map"));
+    ub_synth_destroy(&s);
+    ub_image_destroy(&small);
+    ub_image_destroy(&sharp);
+    ub_ctx_destroy(&ctx);
+}
+
+int main(void) {
+    test_configs();
+    test_determinism_and_crops();
+    test_length_distribution();
+    test_presets_effects();
+    return test_finish("test_synth");
+}
