@@ -37,6 +37,7 @@ ub_status ub_ctx_create(ub_ctx **out, const ub_settings *s) {
 
 void ub_ctx_destroy(ub_ctx **ctx) {
     if (!ctx || !*ctx) return;
+    if ((*ctx)->conv_cache_free) (*ctx)->conv_cache_free((*ctx)->conv_cache);
     free(*ctx);
     *ctx = NULL;
 }

@@ -19,6 +19,9 @@ struct ub_ctx {
     ub_progress_fn progress;
     void *progress_user;
     char error[UB_ERRMSG_MAX];
+    /* the convolution's FFT plan cache (synth/conv_fft.c), freed by ub_ctx_destroy; core knows nothing of FFTW */
+    void *conv_cache;
+    void (*conv_cache_free)(void *);
 };
 
 /* Records "fmt..." as the context's error message and returns `st`,
