@@ -21,7 +21,7 @@ img = np.zeros((H, W, 3))
 depth = np.full((H, W), 60000.0)  # millimetres: the sky is "far"
 house = np.zeros((H, W), bool)
 sky = np.clip(1.0 - y / H, 0, 1)[..., None]
-img[:] = sky * np.array([0.35, 0.55, 0.95]) + (1 - sky) * np.array([0.85, 0.9, 1.0])
+img[:] = sky * np.array([0.35, 0.55, 0.92]) + (1 - sky) * np.array([0.8, 0.87, 0.95])  # no sky pixel clips
 
 
 def paint(mask, colour, soft=None, mm=None, part_of_house=False):

@@ -380,9 +380,9 @@ static void test_image_alpha(void) {
 
 static void test_auto_choice(void) {
     ub_kernel *small = kernel_dense(3, 3, 1), *line = kernel_line(31, 0.5), *big = kernel_gauss(129, 20.0);
-    CHECK(ub__conv_choose(1280, 720, small, UB_BORDER_REFLECT) == UB_CONV_DIRECT);
-    CHECK(ub__conv_choose(1280, 720, line, UB_BORDER_REFLECT) == UB_CONV_DIRECT);
-    CHECK(ub__conv_choose(1280, 720, big, UB_BORDER_REFLECT) == UB_CONV_FFT);
+    CHECK(ub__conv_choose(1280, 720, small, UB_BORDER_REFLECT, 3) == UB_CONV_DIRECT);
+    CHECK(ub__conv_choose(1280, 720, line, UB_BORDER_REFLECT, 3) == UB_CONV_DIRECT);
+    CHECK(ub__conv_choose(1280, 720, big, UB_BORDER_REFLECT, 3) == UB_CONV_FFT);
     kernel_free(small), kernel_free(line), kernel_free(big);
 }
 

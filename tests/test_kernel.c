@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "synth/internal.h"
 #include "testutil.h"
@@ -353,6 +354,12 @@ static void test_files(void) {
     CHECK(ub_kernel_read(ctx, path, &k) == UB_ERR_IO && !k);
     CHECK_MSG(strstr(ub_last_error(ctx), path) != NULL, "%s", ub_last_error(ctx));
     ub_ctx_destroy(&ctx);
+    const char *made[] = {"shake.png", "gauss.png", "aperture", "colour.png", "even.png", "black.png", "garbage.png"};
+    for (size_t i = 0; i < sizeof made / sizeof *made; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, made[i]);
+        remove(path);
+    }
+    CHECK_MSG(rmdir(dir) == 0, "%s: left files behind (a failed write leaves no temporary file)", dir);
 }
 
 int main(void) {

@@ -62,6 +62,7 @@ static const schema_key schema[] = {
     {"defocus.focal_mm", K_RANGE, AT(defocus.focal_mm), 1, 2000},
     {"defocus.f_number", K_RANGE, AT(defocus.f_number), 0.5, 64},
     {"defocus.focus_quantile", K_RANGE, AT(defocus.focus_quantile), 0, 1},
+    {"defocus.focus_m", K_RANGE, AT(defocus.focus_m), 0, 1e6},
     {"defocus.sensor_width_mm", K_RANGE, AT(defocus.sensor_width_mm), 1, 100},
     {"defocus.blades", K_RANGE, AT(defocus.blades), 0, 16},
     {"sensor", K_SECTION, 0, 0, 0},
@@ -87,7 +88,7 @@ static const schema_key schema[] = {
    random gamma, JPEG most of the time. */
 #define SENSOR_JSON                                                                                          \
     "\"sensor\": {\"exposure\": [0.8, 1.2],"                                                                 \
-    " \"highlights\": {\"p\": 0.3, \"threshold\": [0.9, 0.98], \"factor\": [2, 8]},"                       \
+    " \"highlights\": {\"p\": 0.3, \"threshold\": [0.9, 0.98], \"factor\": [1.5, 5]},"                       \
     " \"shot_gain\": {\"min\": 0.0001, \"max\": 0.01, \"log\": true},"                                       \
     " \"read_noise\": {\"min\": 0.0005, \"max\": 0.01, \"log\": true},"                                      \
     " \"response\": {\"srgb_p\": 0.5, \"gamma\": [1.8, 2.6]},"                                               \

@@ -46,6 +46,7 @@ typedef struct ub__synth_config {
     struct {
         double p;
         ub__range focal_mm, f_number, focus_quantile, sensor_width_mm, blades;
+        ub__range focus_m; /* > 0: a focus distance in metres instead of the quantile */
     } defocus;
     struct {
         ub__range exposure;

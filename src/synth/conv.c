@@ -91,16 +91,15 @@ static void convolve_ref(const float *in, int64_t w, int64_t h, const ub_kernel 
 
 /* ---- AUTO: direct or FFT ----
 
-   Cost model. DIRECT costs about (non-zero taps) x (output pixels) FMAs;
-   FFT about N log2 N for the padded size N = PW x PH (a forward and an
-   inverse transform per plane; the kernel's spectrum is shared between the
-   planes of an image). DIRECT is chosen when
-       nonzero_taps * out_pixels <= FFT_PER_TAP * N * log2(N),
-   FFT_PER_TAP being the number of direct tap-pixels that cost as much as one
-   unit of N log2 N of FFT work. Measured with `ub_bench_conv --sweep` on a
-   1280x720 plane, 2 threads (the figures are in bench/BLUR_RESULTS.md):
-   see the constants below. */
-enum { FFT_PER_TAP_AVX2 = 8, FFT_PER_TAP_AVX512 = 16 };
+   Cost model. DIRECT costs about (non-zero taps) x (output pixels) FMAs per plane. FFT costs
+   about N log2 N per plane for the padded size N = PW x PH (a forward and an inverse 2-D
+   transform), plus KERNEL_SHARE of that once for the kernel's spectrum, shared by the planes.
+   DIRECT is chosen when
+       taps * pixels * planes <= PER_TAP * N log2 N * (planes + KERNEL_SHARE),
+   PER_TAP being the number of direct tap-pixels that cost as much as one unit of the FFT's
+   N log2 N. Measured with `ub_bench_conv --sweep` (dense square kernels 3..129, 1 and 3
+   planes): see the figures below the constants and in bench/BLUR_RESULTS.md. */
+static const double PER_TAP_AVX512 = 20.0, PER_TAP_AVX2 = 16.0, KERNEL_SHARE = 0.3;
 
 static int64_t count_nonzero(const ub_kernel *k) {
     int64_t n = 0;
@@ -108,19 +107,19 @@ static int64_t count_nonzero(const ub_kernel *k) {
     return n;
 }
 
-static ub_conv_method auto_method(int64_t w, int64_t h, const ub_kernel *k, ub_border border) {
+static ub_conv_method auto_method(int64_t w, int64_t h, const ub_kernel *k, ub_border border, int planes) {
     int64_t pw, ph;
     if (ub__conv_fft_size(w, h, k, border, &pw, &ph) != 0) return UB_CONV_DIRECT;
-    int64_t ow = border == UB_BORDER_VALID ? w - k->width + 1 : w;
-    int64_t oh = border == UB_BORDER_VALID ? h - k->height + 1 : h;
+    const int64_t ow = border == UB_BORDER_VALID ? w - k->width + 1 : w;
+    const int64_t oh = border == UB_BORDER_VALID ? h - k->height + 1 : h;
     const double n = (double)pw * (double)ph;
-    const double per_tap = (ub_cpu_features() & UB_CPU_AVX512F) ? FFT_PER_TAP_AVX512 : FFT_PER_TAP_AVX2;
-    const double direct = (double)count_nonzero(k) * (double)ow * (double)oh;
-    return direct <= per_tap * n * log2(n) ? UB_CONV_DIRECT : UB_CONV_FFT;
+    const double per_tap = (ub_cpu_features() & UB_CPU_AVX512F) ? PER_TAP_AVX512 : PER_TAP_AVX2;
+    const double direct = (double)count_nonzero(k) * (double)ow * (double)oh * planes;
+    return direct <= per_tap * n * log2(n) * (planes + KERNEL_SHARE) ? UB_CONV_DIRECT : UB_CONV_FFT;
 }
 
-ub_conv_method ub__conv_choose(int64_t w, int64_t h, const ub_kernel *k, ub_border border) {
-    return auto_method(w, h, k, border);
+ub_conv_method ub__conv_choose(int64_t w, int64_t h, const ub_kernel *k, ub_border border, int planes) {
+    return auto_method(w, h, k, border, planes);
 }
 
 /* ---- entry points ---- */
@@ -128,7 +127,7 @@ ub_conv_method ub__conv_choose(int64_t w, int64_t h, const ub_kernel *k, ub_bord
 static ub_status convolve_planes(ub_ctx *ctx, const float *const *in, float *const *out, int planes, int64_t w,
                                  int64_t h, const ub_kernel *k, ub_border border, ub_conv_method method,
                                  int64_t ow, int64_t oh) {
-    if (method == UB_CONV_AUTO) method = auto_method(w, h, k, border);
+    if (method == UB_CONV_AUTO) method = auto_method(w, h, k, border, planes);
     switch (method) {
     case UB_CONV_DIRECT: return ub__conv_direct(ctx, in, out, planes, w, h, k, border, UB__ISA_BEST);
     case UB_CONV_FFT: return ub__conv_fft(ctx, in, out, planes, w, h, k, border);

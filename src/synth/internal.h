@@ -56,7 +56,7 @@ ub_status ub__conv_direct(ub_ctx *ctx, const float *const *in, float *const *out
 ub_status ub__conv_fft(ub_ctx *ctx, const float *const *in, float *const *out, int planes, int64_t w, int64_t h,
                        const ub_kernel *k, ub_border border);
 int ub__conv_fft_size(int64_t w, int64_t h, const ub_kernel *k, ub_border border, int64_t *pw, int64_t *ph);
-ub_conv_method ub__conv_choose(int64_t w, int64_t h, const ub_kernel *k, ub_border border);
+ub_conv_method ub__conv_choose(int64_t w, int64_t h, const ub_kernel *k, ub_border border, int planes);
 /* FFTW's planner is process-global and not thread-safe, and fftwf_make_planner_thread_safe() does
    nothing in libfftw3f_omp (FFTW 3.3.10 threads/openmp.c): every fftwf_plan_* and
    fftwf_destroy_plan call in unblur must sit between these two (conv_fft.c). */

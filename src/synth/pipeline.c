@@ -2,14 +2,15 @@
    the camera (clip, noise, response, JPEG).
 
    Order of effects, following the light:
-     display-referred sharp -> linear light -> exposure
-       -> highlights boosted (light sources exceed 1 so that they smear into
-          streaks instead of grey smudges)
+     display-referred sharp -> linear light
+       -> scene radiance: highlights boosted (light sources exceed 1 so that
+          they smear into streaks instead of grey smudges), then the exposure
        -> scene: defocus (depth), then a moving object over the background
        -> camera: depth-scaled Gaussian, straight motion, shake (uniform
           kernel, or homography warps when the shake rotates)
        -> clip -> Poisson-Gaussian noise -> clip -> camera response -> JPEG
-   The sharp target gets the same exposure and response, nothing else.
+   The sharp target gets the same radiance, clipping and response: no blur,
+   noise or JPEG.
 
    Determinism: every parameter is drawn from a generator seeded by
    (seed, index), all of them for every sample whether or not their effect is
@@ -41,7 +42,7 @@ typedef struct draw {
     ub_shake_params shake_params;
     double focal_px;
     ub_object_motion motion;
-    double focal_mm, f_number, focus_quantile, sensor_width_mm;
+    double focal_mm, f_number, focus_quantile, focus_m, sensor_width_mm;
     int blades;
     double blade_rotation;
     double exposure, hl_threshold, hl_factor, shot_gain, read_noise, gamma;
@@ -155,6 +156,7 @@ static void draw_params(const ub__synth_config *c, uint64_t seed, uint64_t index
     d->focal_mm = pick(&r, c->defocus.focal_mm);
     d->f_number = pick(&r, c->defocus.f_number);
     d->focus_quantile = pick(&r, c->defocus.focus_quantile);
+    d->focus_m = pick(&r, c->defocus.focus_m);
     d->sensor_width_mm = pick(&r, c->defocus.sensor_width_mm);
     d->blades = (int)floor(pick(&r, c->defocus.blades));
     d->blade_rotation = ub_rng_uniform(&r) * 2 * 3.14159265358979323846;
@@ -231,7 +233,7 @@ static void depth_range(const ub_image *depth, double *lo, double *hi) {
 
 /* The lens of a sample; the pixel pitch maps the sensor width onto the full image width. */
 static ub_lens lens_of(const draw *d, const ub_image *depth, int64_t full_width) {
-    ub_lens lens = {d->focal_mm, d->f_number, depth_quantile(depth, d->focus_quantile),
+    ub_lens lens = {d->focal_mm, d->f_number, d->focus_m > 0 ? d->focus_m : depth_quantile(depth, d->focus_quantile),
                     d->sensor_width_mm * 1000.0 / (double)full_width, d->blades, d->blade_rotation};
     /* a focus closer than the focal length is impossible; stay just beyond it */
     if (lens.focus_m <= lens.focal_mm / 1000.0 * 1.05) lens.focus_m = lens.focal_mm / 1000.0 * 1.05;
@@ -252,38 +254,82 @@ static ub_status near_layer_mask(ub_ctx *ctx, const ub_image *depth, ub_image **
 
 /* ---- the blur stage (linear light, whole region, reflect borders) ---- */
 
+/* The row and column halves of a Gaussian (the 2-D kernel is their product). */
+static ub_status gaussian_pair(ub_ctx *ctx, double sigma, ub_kernel **row, ub_kernel **col) {
+    ub_kernel *k2 = NULL;
+    ub_status st = ub_kernel_gaussian(ctx, sigma, &k2);
+    const int n = st == UB_OK ? k2->width : 1;
+    if (st == UB_OK) st = ub_kernel_create(ctx, n, 1, row);
+    if (st == UB_OK) st = ub_kernel_create(ctx, 1, n, col);
+    if (st == UB_OK) {
+        for (int i = 0; i < n; i++) (*row)->data[i] = (*col)->data[i] = k2->data[(n / 2) * n + i];
+        if ((st = ub_kernel_normalize(ctx, *row)) == UB_OK) st = ub_kernel_normalize(ctx, *col);
+    }
+    ub_kernel_destroy(&k2);
+    return st;
+}
+
+/* A Gaussian blur of one plane as two 1-D passes: 2K taps per pixel instead of K^2.
+   `tmp` holds one plane. */
+static ub_status gaussian_plane(ub_ctx *ctx, const float *in, int64_t w, int64_t h, const ub_kernel *row,
+                                const ub_kernel *col, float *tmp, float *out) {
+    ub_status st = ub_convolve_plane(ctx, in, w, h, row, UB_BORDER_REFLECT, UB_CONV_AUTO, tmp);
+    return st ? st : ub_convolve_plane(ctx, tmp, w, h, col, UB_BORDER_REFLECT, UB_CONV_AUTO, out);
+}
+
+static ub_status gaussian_blur(ub_ctx *ctx, const ub_image *in, double sigma, ub_image **out) {
+    ub_kernel *row = NULL, *col = NULL;
+    const size_t plane = (size_t)(in->width * in->height);
+    float *tmp = ub__alloc(plane * sizeof(float));
+    ub_status st = tmp ? gaussian_pair(ctx, sigma, &row, &col) : ub__fail(ctx, UB_ERR_NOMEM, "synth: out of memory");
+    if (st == UB_OK) st = ub_image_clone(ctx, in, out);
+    for (int c = 0; st == UB_OK && c < ub_image_colour_channels(in); c++)
+        st = gaussian_plane(ctx, ub_image_plane(in, c), in->width, in->height, row, col, tmp, ub_image_plane(*out, c));
+    if (st) ub_image_destroy(out);
+    ub__free(tmp);
+    ub_kernel_destroy(&row);
+    ub_kernel_destroy(&col);
+    return st;
+}
+
 /* The seed article's model: a Gaussian whose sigma grows linearly with depth
    (0 at the nearest point, `sigma` at the farthest), done fast: the image is
    blurred at `layers` evenly spaced sigmas, and each pixel blends the two
-   layers that bracket its own sigma (hat weights, one layer in memory at a time). */
+   layers that bracket its own sigma (hat weights). One blurred plane is in
+   memory at a time, and the layer coordinate of each pixel is computed once. */
 static ub_status depth_scaled_gaussian(ub_ctx *ctx, const ub_image *in, const ub_image *depth, double lo,
                                        double hi, double sigma, int layers, ub_image **out) {
     const double span = hi > lo ? hi - lo : 1.0;
-    ub_status st = ub_image_clone(ctx, in, out);
-    if (st) return st;
-    const int64_t plane = in->width * in->height;
+    const int64_t w = in->width, h = in->height, plane = w * h;
+    float *coord = ub__alloc(sizeof(float) * (size_t)plane * 3), *tmp = coord + plane, *blurred = tmp + plane;
+    ub_status st = coord ? ub_image_clone(ctx, in, out) : ub__fail(ctx, UB_ERR_NOMEM, "synth: out of memory");
+    if (st) {
+        ub__free(coord);
+        return st;
+    }
+    for (int64_t i = 0; i < plane; i++) coord[i] = (float)((depth->data[i] - lo) / span * (layers - 1));
     const int colours = ub_image_colour_channels(in);
     memset((*out)->data, 0, sizeof(float) * (size_t)(plane * colours));
     for (int l = 0; l < layers && st == UB_OK; l++) {
         const double sigma_l = sigma * l / (layers - 1);
-        ub_image *blurred = NULL;
-        ub_kernel *k = NULL;
-        if (sigma_l < 0.05) st = ub_image_clone(ctx, in, &blurred);
-        else if ((st = ub_kernel_gaussian(ctx, sigma_l, &k)) == UB_OK)
-            st = ub_convolve(ctx, in, k, UB_BORDER_REFLECT, &blurred);
-        ub_kernel_destroy(&k);
-        if (st) break;
-        for (int c = 0; c < colours; c++) {
-            const float *b = ub_image_plane(blurred, c);
+        ub_kernel *row = NULL, *col = NULL;
+        if (sigma_l >= 0.05) st = gaussian_pair(ctx, sigma_l, &row, &col);
+        for (int c = 0; st == UB_OK && c < colours; c++) {
+            const float *src = ub_image_plane(in, c);
+            if (row) st = gaussian_plane(ctx, src, w, h, row, col, tmp, blurred);
+            const float *b = row ? blurred : src;
             float *o = ub_image_plane(*out, c);
+            const float layer = (float)l;
+#pragma omp simd
             for (int64_t i = 0; i < plane; i++) {
-                const double t = (depth->data[i] - lo) / span * (layers - 1);
-                const double w = 1.0 - fabs(t - l);
-                if (w > 0) o[i] += (float)w * b[i];
+                const float weight = 1.0f - fabsf(coord[i] - layer); /* a ternary, not fmaxf: that is a libm call */
+                o[i] += (weight > 0.0f ? weight : 0.0f) * b[i];
             }
         }
-        ub_image_destroy(&blurred);
+        ub_kernel_destroy(&row);
+        ub_kernel_destroy(&col);
     }
+    ub__free(coord);
     if (st) ub_image_destroy(out);
     return st;
 }
@@ -351,11 +397,20 @@ static ub_status moving_object(ub_synth *s, const draw *d, const stage_inputs *s
     return st;
 }
 
+/* Linear file values -> scene radiance at the sensor: light sources are what the
+   file clipped, so they are boosted (judged before the exposure change), then the
+   exposure scales everything. The sharp target gets the same, so a light source
+   is saturated in both images of a pair, as it would be in a real sharp photo. */
+static void scene_radiance(const draw *d, ub_image *lin) {
+    if (d->highlights) ub_boost_highlights(lin, d->hl_threshold, d->hl_factor);
+    scale_colour(lin, d->exposure);
+}
+
 /* Applies the drawn blurs to `lin` (replaced); `kernel` receives the camera PSF, if any. */
 static ub_status blur_stage(ub_synth *s, const draw *d, const stage_inputs *si, ub_image **lin, ub_kernel **kernel) {
     ub_ctx *ctx = s->ctx;
     ub_status st = UB_OK;
-    if (d->highlights) ub_boost_highlights(*lin, d->hl_threshold, d->hl_factor);
+    scene_radiance(d, *lin);
     if (d->defocus) {
         ub_image *next = NULL;
         if ((st = ub_defocus(ctx, *lin, si->depth, &si->lens, &next))) return st;
@@ -371,10 +426,8 @@ static ub_status blur_stage(ub_synth *s, const draw *d, const stage_inputs *si, 
             ub_kernel_destroy(kernel);
             if (st == UB_OK) st = ub_kernel_gaussian(ctx, d->sigma, kernel);
         } else {
-            ub_kernel *k = NULL;
-            if ((st = ub_kernel_gaussian(ctx, d->sigma, &k)) == UB_OK) st = ub_convolve(ctx, *lin, k, UB_BORDER_REFLECT, &next);
             ub_kernel_destroy(kernel);
-            *kernel = k;
+            if ((st = gaussian_blur(ctx, *lin, d->sigma, &next)) == UB_OK) st = ub_kernel_gaussian(ctx, d->sigma, kernel);
         }
         if (st) return st;
         replace(lin, next);
@@ -481,12 +534,11 @@ static ub_status check_inputs(ub_ctx *ctx, const ub_synth_inputs *in) {
     return UB_OK;
 }
 
-/* Display-referred -> linear light, times the exposure. */
-static ub_status linearise(ub_ctx *ctx, const ub_image *src, double exposure, ub_image **out) {
+/* Display-referred -> linear light. */
+static ub_status linearise(ub_ctx *ctx, const ub_image *src, ub_image **out) {
     ub_status st = ub_image_clone(ctx, src, out);
     if (st) return st;
     ub_image_srgb_to_linear(*out);
-    scale_colour(*out, exposure);
     return UB_OK;
 }
 
@@ -523,9 +575,10 @@ ub_status ub_synth_run(ub_synth *s, const ub_synth_inputs *in, uint64_t seed, ui
     if ((st = scene_depth(ctx, in, &plane, &si.depth)) == UB_OK) {
         si.lens = lens_of(&d, si.depth, in->sharp->width);
         depth_range(si.depth, &si.depth_lo, &si.depth_hi);
-        st = linearise(ctx, in->sharp, d.exposure, &out->blurred);
+        st = linearise(ctx, in->sharp, &out->blurred);
     }
     if (st == UB_OK) st = ub_image_clone(ctx, out->blurred, &out->sharp);
+    if (st == UB_OK) scene_radiance(&d, out->sharp);
     if (st == UB_OK) st = blur_stage(s, &d, &si, &out->blurred, &out->kernel);
     if (st == UB_OK) st = finish(ctx, &d, seed, index, &si, out);
     ub_image_destroy(&plane);
@@ -557,11 +610,12 @@ ub_status ub_synth_crop(ub_synth *s, const ub_synth_inputs *in, int64_t x0, int6
     if (st == UB_OK && in->mask) st = extract(ctx, in->mask, x0 - m, y0 - m, rs, rs, &mask_r);
     si.depth = depth_r;
     si.mask = mask_r;
-    if (st == UB_OK) st = linearise(ctx, region, d.exposure, &lin);
+    if (st == UB_OK) st = linearise(ctx, region, &lin);
     if (st == UB_OK) st = blur_stage(s, &d, &si, &lin, &out->kernel);
     if (st == UB_OK) st = extract(ctx, lin, m, m, size, size, &out->blurred);
     if (st == UB_OK) ub_image_destroy(&region), st = extract(ctx, sh, x0, y0, size, size, &region);
-    if (st == UB_OK) st = linearise(ctx, region, d.exposure, &out->sharp);
+    if (st == UB_OK) st = linearise(ctx, region, &out->sharp);
+    if (st == UB_OK) scene_radiance(&d, out->sharp);
     if (st == UB_OK) st = finish(ctx, &d, seed, index, &si, out);
     ub_image_destroy(&plane);
     ub_image_destroy(&region);

@@ -42,7 +42,9 @@
    the path, no blur). Exact when nothing is clipped, and in practice when it
    is (the ramp is only weakened, and the result inexact, if it would have to
    fall below 1/4 somewhere — a path clipped down to almost nothing). If
-   nothing of the path falls inside the kernel, the result is the delta. */
+   nothing of the path falls inside the kernel, the result is the delta.
+   With size = 0 the kernel is the smallest odd square that holds the centred
+   path plus a 1-px margin, capped at 1023 px (a longer path is clipped). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -423,22 +425,13 @@ static ub_status check_path(ub_ctx *ctx, const ub_trajectory *t) {
     return UB_OK;
 }
 
-/* The smallest odd size holding the centred path's splats plus a 1-px margin. */
-static ub_status auto_size(ub_ctx *ctx, const ub_trajectory *t, double cx, double cy, int *size) {
+/* The smallest odd size holding the centred path's splats plus a 1-px margin,
+   capped at KERNEL_MAX (a longer path is then clipped like a given size). */
+static int auto_size(const ub_trajectory *t, double cx, double cy) {
     double reach = 0.0;
-    for (int i = 0; i < t->n; i++) {
-        const double ax = fabs(t->x[i] - cx), ay = fabs(t->y[i] - cy);
-        if (ax > reach) reach = ax;
-        if (ay > reach) reach = ay;
-    }
+    for (int i = 0; i < t->n; i++) reach = fmax(reach, fmax(fabs(t->x[i] - cx), fabs(t->y[i] - cy)));
     const double half = ceil(reach - 1e-9) + 1.0; /* a splat at |p| <= r touches up to ceil(r) */
-    if (half > (KERNEL_MAX - 1) / 2)
-        return ub__fail(ctx, UB_ERR_LIMIT,
-                        "trajectory reaches %.1f px from its centroid: more than a %d-px kernel holds (give a size "
-                        "to clip it)",
-                        reach, KERNEL_MAX);
-    *size = 2 * (int)(half < 0.0 ? 0.0 : half) + 1;
-    return UB_OK;
+    return half >= (KERNEL_MAX - 1) / 2 ? KERNEL_MAX : 2 * (int)fmax(half, 1.0) + 1;
 }
 
 ub_status ub_kernel_from_trajectory(ub_ctx *ctx, const ub_trajectory *t, int size, ub_kernel **out) {
@@ -451,7 +444,7 @@ ub_status ub_kernel_from_trajectory(ub_ctx *ctx, const ub_trajectory *t, int siz
                         KERNEL_MAX);
     double cx, cy;
     path_centroid(t, &cx, &cy);
-    if (size == 0 && (st = auto_size(ctx, t, cx, cy, &size))) return st;
+    if (size == 0) size = auto_size(t, cx, cy);
     const size_t cells = (size_t)size * size;
     double *acc = ub__alloc(sizeof(double) * cells * 2);
     if (!acc) return ub__fail(ctx, UB_ERR_NOMEM, "out of memory for a %dx%d PSF", size, size);

@@ -20,8 +20,11 @@
    take a fast path: the sub-pixel fraction is the same for the whole image,
    so a row is a shifted, weighted sum of two input rows that vectorises, and
    only the few border columns need reflection. Rotated poses compute the
-   homography per pixel (one division), and share the source position and
-   weights across the colour channels. Work is split in fixed strips of rows;
+   homography per pixel (one division); in a row, the columns whose sources
+   fall inside the image form one span (found from its ends), where the
+   positions are computed in a vectorised pass and sampled without
+   reflection, the cell and weights serving every colour channel. Work is
+   split in fixed strips of rows;
    each output pixel sums its poses in pose order, in float, and divides by
    the count once, so the result is the same for any thread count.
    ub__warp_blur_ref() is the plain twin: every pose through the full matrix
