@@ -107,6 +107,7 @@ static void test_determinism_and_crops(void) {
             sharp_diff = fmax(sharp_diff, fabs(crop.sharp->data[y * size] - whole.sharp->data[(y0 + y) * 160 + x0]));
         CHECK(sharp_diff < 1e-6);
     }
+    ub_synth_sample_free(&crop);
     CHECK(ub_synth_crop(s, &in, 150, 0, 48, 5, 11, &crop) == UB_ERR_INVALID);
     ub_synth_sample_free(&whole);
     ub_synth_sample_free(&again);

@@ -242,7 +242,8 @@ typedef struct ub_synth_sample {
     char *params_json;  /* every parameter actually drawn (malloc'ed) */
 } ub_synth_sample;
 
-/* Makes sample `index` of run `seed` from a whole image (reflect borders). */
+/* Makes sample `index` of run `seed` from a whole image (reflect borders).
+   `out` is overwritten: free a previous sample with ub_synth_sample_free first. */
 UB_API ub_status ub_synth_run(ub_synth *s, const ub_synth_inputs *in, uint64_t seed, uint64_t index,
                               ub_synth_sample *out);
 /* Makes a size x size training pair whose blur has real context: the region
