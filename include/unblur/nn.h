@@ -1,0 +1,56 @@
+/* unblur/nn.h — RBNet, unblur's deblurring network: weights, inference.
+
+   RBNet is a multi-scale U-Net of residual blocks with SE channel attention
+   followed by CBAM spatial attention on every skip connection, and a global
+   residual; ../shared/peers/rbnet.py is its executable specification. A
+   model's weights are read from and written to safetensors files with
+   exactly PyTorch's state_dict names and shapes, so files move both ways
+   between unblur and PyTorch.
+
+       ub_model *m;
+       if (ub_model_load(ctx, "rbnet.safetensors", &m) != UB_OK) ...;
+       ub_image *sharp;
+       ub_model_run(m, blurry, &sharp);       // any size, RGB or grey, alpha carried
+       ub_model_destroy(&m);
+
+   Images go in and come out display-referred (sRGB-encoded, [0,1]), as the
+   network was trained; the output is clipped to [0,1]. */
+#ifndef UNBLUR_NN_H
+#define UNBLUR_NN_H
+
+#include "image.h"
+#include "rng.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ub_rbnet_config {
+    int width;        /* W: channels at the first level (32) */
+    int blocks;       /* N: residual blocks per encoder/decoder stage (2) */
+    int mid_blocks;   /* M: residual blocks in the bottleneck (= blocks) */
+    int depth;        /* D: down-samplings (2) */
+    int se_reduction; /* SE hidden units = max(1, C / se_reduction) (8) */
+    int sa_kernel;    /* spatial attention kernel (7) */
+} ub_rbnet_config;
+
+UB_API void ub_rbnet_default(ub_rbnet_config *c);
+
+typedef struct ub_model ub_model;
+
+/* Random weights with PyTorch's default initialisation (uniform in +-1/sqrt(fan_in)). */
+UB_API ub_status ub_model_create(ub_ctx *ctx, const ub_rbnet_config *c, ub_rng *rng, ub_model **out);
+/* Reads a safetensors file: architecture from its metadata (a file without depth /
+   mid_blocks means depth 2, mid_blocks = blocks), every tensor checked by name and shape. */
+UB_API ub_status ub_model_load(ub_ctx *ctx, const char *path, ub_model **out);
+/* Writes the weights (dtype "F32", "F16" or "BF16") with the architecture as metadata, atomically. */
+UB_API ub_status ub_model_save(ub_ctx *ctx, const ub_model *m, const char *path, const char *dtype);
+UB_API void ub_model_destroy(ub_model **m);
+UB_API void ub_model_config(const ub_model *m, ub_rbnet_config *out);
+/* Number of parameters. */
+UB_API size_t ub_model_parameters(const ub_model *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
