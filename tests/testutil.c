@@ -76,3 +76,32 @@ const char *test_shared_path(const char *rel, char *buf, size_t size) {
     }
     return buf;
 }
+
+double test_fd_check(test_forward_fn forward, void *state, double *x, size_t nx, const double *analytic,
+                     const double *g, size_t nout, double h, size_t *worst_index) {
+    static const double steps[4] = {2, 1, -1, -2}, weights[4] = {-1, 8, -8, 1}; /* (-f(2h) + 8f(h) - 8f(-h) + f(-2h)) / 12h */
+    double *out[4];
+    int ok = 1;
+    for (int s = 0; s < 4; s++) ok &= (out[s] = malloc(nout * sizeof(double))) != NULL;
+    double worst = ok ? 0.0 : INFINITY;
+    if (worst_index) *worst_index = 0;
+    for (size_t i = 0; i < nx && ok; i++) {
+        const double saved = x[i];
+        for (int s = 0; s < 4; s++) {
+            x[i] = saved + steps[s] * h;
+            forward(state, out[s]);
+        }
+        x[i] = saved;
+        double sum = 0.0;
+        for (size_t j = 0; j < nout; j++)
+            sum += g[j] * ((out[0][j] - out[3][j]) * weights[0] + (out[1][j] - out[2][j]) * weights[1]);
+        const double numeric = sum / (12 * h), a = analytic[i];
+        const double err = fabs(a - numeric) / fmax(1e-8, fabs(a) + fabs(numeric));
+        if (!(err <= worst)) { /* NaN counts as the worst */
+            worst = isnan(err) ? INFINITY : err;
+            if (worst_index) *worst_index = i;
+        }
+    }
+    for (int s = 0; s < 4; s++) free(out[s]);
+    return worst;
+}

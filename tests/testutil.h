@@ -54,4 +54,16 @@ const char *test_tmpdir(const char *tag);
 /* ../shared/data/<rel>, or NULL (with a message) when absent. */
 const char *test_shared_path(const char *rel, char *buf, size_t size);
 
+/* Finite-difference check of an analytic gradient with respect to x[0..nx). `forward(state, out)` writes the
+   nout outputs from the current inputs (x among them); the loss is L = sum(g * out). Each x[i] is moved in turn
+   to x[i] + {2h, h, -h, -2h} (and restored exactly), and dL/dx[i] is the fourth-order central difference
+   (-L(2h) + 8 L(h) - 8 L(-h) + L(-2h)) / 12h, with the outputs subtracted before they are summed, so that those
+   x[i] does not touch cancel exactly. Its truncation error is O(h^4), which lets h be large enough (1e-3 in
+   double) for rounding to stay far below 1e-6 relative; keep inputs at least 2h from kinks (relu at 0, ties
+   of a max). Returns the worst relative error |a - n| / max(1e-8, |a| + |n|) over the elements (+inf when out
+   of memory or a NaN), and its index in *worst_index (may be NULL). */
+typedef void (*test_forward_fn)(void *state, double *out);
+double test_fd_check(test_forward_fn forward, void *state, double *x, size_t nx, const double *analytic,
+                     const double *g, size_t nout, double h, size_t *worst_index);
+
 #endif

@@ -291,7 +291,7 @@ static int compare_offsets(const void *pa, const void *pb) {
 
 /* Sorted by offset, the tensors must cover [0, data_size) exactly once. */
 static ub_status check_tiling(ub_ctx *ctx, ub__safetensors *st) {
-    qsort(st->tensors, (size_t)st->count, sizeof *st->tensors, compare_offsets);
+    if (st->count > 1) qsort(st->tensors, (size_t)st->count, sizeof *st->tensors, compare_offsets);
     uint64_t pos = 0;
     for (int i = 0; i < st->count; i++) {
         const st_tensor *t = &st->tensors[i];
@@ -527,6 +527,12 @@ const char *ub__st_meta(const ub__safetensors *st, const char *key) {
     return NULL;
 }
 
+int ub__st_meta_count(const ub__safetensors *st) { return st ? st->meta_count : 0; }
+
+const char *ub__st_meta_key(const ub__safetensors *st, int i) {
+    return st && i >= 0 && i < st->meta_count ? st->meta[i].key : NULL;
+}
+
 const char *ub__st_path(const ub__safetensors *st) { return st ? st->path : NULL; }
 
 /* --------------------------------------------------------- reading floats */
@@ -662,7 +668,7 @@ static void convert_from_float(uint8_t *p, const float *data, size_t n, int dtyp
 
 static ub_status check_new_tensor(ub_ctx *ctx, const ub__st_writer *w, const char *name, const char *dtype, int rank,
                                   const int64_t *shape, size_t *count) {
-    if (!*name || strcmp(name, "__metadata__") == 0 || !valid_json_string(name))
+    if (strcmp(name, "__metadata__") == 0 || !valid_json_string(name))
         return ub__fail(ctx, UB_ERR_INVALID, "safetensors writer: \"%s\" is not a valid tensor name", name);
     for (int i = 0; i < w->count; i++)
         if (strcmp(w->tensors[i].name, name) == 0)

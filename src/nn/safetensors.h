@@ -30,7 +30,8 @@
    (ub_write_file_atomic): tensors in the order added, data packed without gaps,
    the compact JSON header padded with spaces to a multiple of 8 bytes and
    "__metadata__" last — byte for byte what ../shared/peers/rbnet.py's
-   save_safetensors writes for the same F32/F16 tensors and string metadata.
+   save_safetensors writes for the same F32/F16 tensors and string metadata
+   (with ASCII names: both escape other characters, in different ways).
 
    Typical use:
        ub__safetensors *st;
@@ -88,6 +89,9 @@ const char *ub__st_dtype(const ub__safetensors *st, int i);
 const void *ub__st_data(const ub__safetensors *st, int i, size_t *size);
 /* The metadata value of `key`, or NULL if absent. */
 const char *ub__st_meta(const ub__safetensors *st, const char *key);
+/* The number of metadata entries, and entry i's key (in the file's order; NULL for a bad index). */
+int ub__st_meta_count(const ub__safetensors *st);
+const char *ub__st_meta_key(const ub__safetensors *st, int i);
 /* The name the file was opened under (for messages). */
 const char *ub__st_path(const ub__safetensors *st);
 
@@ -103,7 +107,7 @@ ub_status ub__st_read_f32(ub_ctx *ctx, const ub__safetensors *st, const char *na
 
 /* A new, empty writer; NULL (with a message) when out of memory. */
 ub__st_writer *ub__st_writer_create(ub_ctx *ctx);
-/* Adds tensor `name` (not empty, not "__metadata__", not already added) of
+/* Adds tensor `name` (valid UTF-8, not "__metadata__", not already added) of
    `dtype` "F32", "F16" or "BF16" and shape shape[0..rank-1] (rank 0..8, every
    dimension >= 0), converting prod(shape) floats from `data` now (NaN stays
    NaN with its sign, infinities and overflow give infinities, F16 subnormals

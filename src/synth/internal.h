@@ -56,6 +56,9 @@ ub_status ub__conv_direct(ub_ctx *ctx, const float *const *in, float *const *out
 ub_status ub__conv_fft(ub_ctx *ctx, const float *const *in, float *const *out, int planes, int64_t w, int64_t h,
                        const ub_kernel *k, ub_border border);
 int ub__conv_fft_size(int64_t w, int64_t h, const ub_kernel *k, ub_border border, int64_t *pw, int64_t *ph);
+/* The FFT's estimated work for a padded size: N log2 N (N = pw ph) weighted by how fast FFTW is on
+   the sizes' factors (units of AUTO's cost model in conv.c). */
+double ub__conv_fft_cost(int64_t pw, int64_t ph);
 ub_conv_method ub__conv_choose(int64_t w, int64_t h, const ub_kernel *k, ub_border border, int planes);
 /* FFTW's planner is process-global and not thread-safe, and fftwf_make_planner_thread_safe() does
    nothing in libfftw3f_omp (FFTW 3.3.10 threads/openmp.c): every fftwf_plan_* and
