@@ -61,7 +61,7 @@ rows = [  # (label, peer impl, peer names summed, unblur name)
     ("JPEG encode q95, optimised Huffman", "cv2", ["jpeg_encode_optimize"], "jpeg_encode"),
     ("JPEG encode q95 (cv2 default tables)", "cv2", ["jpeg_encode"], "jpeg_encode"),
 ]
-hdr = ("%-38s %13s %13s %13s %11s %11s" % ("measurement (median ms)", "peer 1 thr", "unblur 1 thr",
+hdr = ("%-46s %12s %12s %12s %11s %11s" % ("measurement (median ms)", "peer 1 thr", "unblur 1 thr",
                                            "unblur %d thr" % nt, "ratio 1 thr", "ratio %d thr" % nt))
 print(hdr)
 print("-" * len(hdr))
@@ -73,14 +73,14 @@ for label, impl, names, uname in rows:
         continue
     pm = sum(p["median_ms"] for p in peers)
     r1 = pm / u1["median_ms"]
-    cells = ["%13.2f" % pm, "%13.2f" % u1["median_ms"]]
+    cells = ["%12.2f" % pm, "%12.2f" % u1["median_ms"]]
     if un is not None and nt > 1:
         rn = pm / un["median_ms"]
-        cells += ["%13.2f" % un["median_ms"], "%10.1fx" % r1, "%10.1fx" % rn]
+        cells += ["%12.2f" % un["median_ms"], "%10.1fx" % r1, "%10.1fx" % rn]
     else:
         rn = None
-        cells += ["%13s" % "-", "%10.1fx" % r1, "%11s" % "-"]
-    print("%-38s %s" % (label + " [" + impl + "]", " ".join(cells)))
+        cells += ["%12s" % "-", "%10.1fx" % r1, "%11s" % "-"]
+    print("%-46s %s" % (label + " [" + impl + "]", " ".join(cells)))
     summary[uname] = (r1, rn)
 
 print()

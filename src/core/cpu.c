@@ -11,7 +11,7 @@ unsigned ub_cpu_features(void) {
     if (__builtin_cpu_supports("avx2")) f |= UB_CPU_AVX2;
     if (__builtin_cpu_supports("fma")) f |= UB_CPU_FMA;
     if (__builtin_cpu_supports("avx512f")) f |= UB_CPU_AVX512F;
-#if defined(__clang__) || (__GNUC__ >= 12)
+#if !defined(__clang__) && __GNUC__ >= 12 /* clang 14 knows neither feature name */
     if (__builtin_cpu_supports("avx512bf16")) f |= UB_CPU_AVX512BF16;
     if (__builtin_cpu_supports("amx-bf16")) f |= UB_CPU_AMX;
 #endif
