@@ -25,14 +25,17 @@
    default 1; the FFT shares the kernel's spectrum between planes) of --sweep-size (default
    720x1280; 256x256 for training crops), dense square kernels of size 3..--sweep-max (default
    129), DIRECT and FFT, and per size the ratio
-       per_tap = (fft_ms / (N log2 N)) / (direct_ms / (taps x pixels))
-   = how many direct tap-pixels cost as much as one unit of N log2 N of FFT (from the CPU time
-   at 1 thread, the wall time otherwise). --avx2: the direct side restricted to AVX2.
+       per_tap = (fft_ms / C) / (direct_ms / (taps x pixels)),   C = ub__conv_fft_cost(PW, PH)
+   (N log2 N of the padded size, weighted by FFTW's speed on its factors) = how many direct
+   tap-pixels cost as much as one unit of C (from the CPU time at 1 thread, the wall time
+   otherwise). --avx2: the direct side restricted to AVX2.
 
    Kernel files: "W H" then W*H numbers, row-major (any whitespace).
    Times: median and minimum of --reps runs (default 7) after one warm-up run,
-   clock_gettime(CLOCK_MONOTONIC). One JSON object per line: name, size (HxW), kernel,
-   taps, threads, median_ms, min_ms, runs; the first line describes the machine. */
+   clock_gettime(CLOCK_MONOTONIC), and the least process CPU time (cpu_min_ms: at 1 thread
+   it leaves out the time another process held the core). One JSON object per line: name,
+   size (HxW), kernel, taps, threads, median_ms, min_ms, cpu_min_ms, runs; the first line
+   describes the machine. */
 #include <fftw3.h>
 #include <math.h>
 #include <stdarg.h>
@@ -309,10 +312,12 @@ static void bench_kernel(const opts *o, const char *kname, const ub_kernel *k) {
             job j = {ctx, (impl)i, img, out, i == I_DENSE ? dense : k, &f2};
             const timing tm = time_job(&j, o->reps);
             const char *chosen = "";
-            if (i == I_AUTO) chosen = ub__conv_choose(o->w, o->h, k, UB_BORDER_REFLECT, 3) == UB_CONV_FFT ? "fft" : "direct";
+            if (i == I_AUTO)
+                chosen = ub__conv_choose(o->w, o->h, k, UB_BORDER_REFLECT, 3) == UB_CONV_FFT ? "fft" : "direct";
             emit(o,
-                 "{\"impl\": \"unblur\", \"name\": \"%s\", \"size\": \"%lldx%lld\", \"kernel\": \"%s\", \"taps\": %lld, "
-                 "\"threads\": %d, \"median_ms\": %.3f, \"min_ms\": %.3f, \"cpu_min_ms\": %.3f, \"runs\": %d%s%s%s}",
+                 "{\"impl\": \"unblur\", \"name\": \"%s\", \"size\": \"%lldx%lld\", \"kernel\": \"%s\", "
+                 "\"taps\": %lld, \"threads\": %d, \"median_ms\": %.3f, \"min_ms\": %.3f, \"cpu_min_ms\": %.3f, "
+                 "\"runs\": %d%s%s%s}",
                  impl_name[i], (long long)o->h, (long long)o->w, kname, (long long)kernel_taps(j.k), threads, tm.median,
                  tm.min, tm.cpu_min, o->reps, *chosen ? ", \"auto_chose\": \"" : "", chosen, *chosen ? "\"" : "");
         }
@@ -334,9 +339,9 @@ static void sweep_one(const opts *o, ub_ctx *ctx, const ub_image *img, ub_image 
     const double dt = threads == 1 ? td.cpu_min : td.min, ft = threads == 1 ? tf.cpu_min : tf.min;
     int64_t pw, ph;
     ub__conv_fft_size(img->width, img->height, k, UB_BORDER_REFLECT, &pw, &ph);
-    const double n = (double)pw * (double)ph, taps = (double)size * size;
+    const double taps = (double)size * size;
     const double pixels = (double)img->width * (double)img->height;
-    const double per_tap = (ft / (n * log2(n))) / (dt / (taps * pixels));
+    const double per_tap = (ft / ub__conv_fft_cost(pw, ph)) / (dt / (taps * pixels));
     const int fft = ub__conv_choose(img->width, img->height, k, UB_BORDER_REFLECT, planes) == UB_CONV_FFT;
     emit(o,
          "{\"impl\": \"unblur\", \"name\": \"sweep\", \"size\": \"%lldx%lld\", \"planes\": %d, "

@@ -278,13 +278,52 @@ static void test_thread_invariance(void) {
     free(in), free(first), free(out);
 }
 
+/* Several planes in one call (ub_convolve's RGB path): the FFT shares the kernel's spectrum and
+   alternates two spectrum buffers, the direct path shares its padded strips. Every plane matches
+   its own reference, and the bits do not depend on the thread count. */
+static void test_multi_plane(void) {
+    const int64_t w = 83, h = 61;
+    ub_kernel *k = kernel_dense(13, 11, 21);
+    float *in[3], *ref[3], *out[3], *first[3];
+    for (int p = 0; p < 3; p++) {
+        in[p] = plane_random(w, h, 30 + (uint64_t)p);
+        ref[p] = malloc(sizeof(float) * (size_t)(w * h));
+        out[p] = malloc(sizeof(float) * (size_t)(w * h));
+        first[p] = malloc(sizeof(float) * (size_t)(w * h));
+    }
+    for (int b = 0; b < 2; b++) {
+        const int64_t n = b ? (w - 12) * (h - 10) : w * h;
+        ub_ctx *ctx = test_ctx(1);
+        for (int p = 0; p < 3; p++)
+            CHECK_OK(ctx, ub_convolve_plane(ctx, in[p], w, h, k, (ub_border)b, UB_CONV_REFERENCE, ref[p]));
+        ub_ctx_destroy(&ctx);
+        for (int fft = 0; fft < 2; fft++)
+            for (int threads = 1; threads <= 3; threads++) {
+                ctx = test_ctx(threads);
+                float *const *dst = threads == 1 ? first : out;
+                CHECK_OK(ctx, fft ? ub__conv_fft(ctx, (const float *const *)in, dst, 3, w, h, k, (ub_border)b)
+                                  : ub__conv_direct(ctx, (const float *const *)in, dst, 3, w, h, k, (ub_border)b,
+                                                    UB__ISA_BEST));
+                for (int p = 0; p < 3; p++) {
+                    CHECK_MSG(max_abs_diff(dst[p], ref[p], n) <= TOL, "%s, plane %d of 3, border %d: %.3g",
+                              fft ? "fft" : "direct", p, b, max_abs_diff(dst[p], ref[p], n));
+                    if (threads > 1) CHECK(memcmp(first[p], out[p], sizeof(float) * (size_t)n) == 0);
+                }
+                ub_ctx_destroy(&ctx);
+            }
+    }
+    for (int p = 0; p < 3; p++) free(in[p]), free(ref[p]), free(out[p]), free(first[p]);
+    kernel_free(k);
+}
+
 /* ---- the FFT plan cache ---- */
 
 /* More sizes than the cache holds (evictions), then the first size again: same bits as before. */
 static void test_plan_cache(void) {
     ub_ctx *ctx = test_ctx(2);
     ub_kernel *k = kernel_gauss(13, 2.5);
-    float *in = plane_random(64, 64, 16), *ref = malloc(sizeof(float) * 64 * 64), *out = malloc(sizeof(float) * 64 * 64);
+    float *in = plane_random(64, 64, 16), *ref = malloc(sizeof(float) * 64 * 64);
+    float *out = malloc(sizeof(float) * 64 * 64);
     float *again = malloc(sizeof(float) * 64 * 64);
     CHECK_OK(ctx, ub_convolve_plane(ctx, in, 64, 64, k, UB_BORDER_REFLECT, UB_CONV_FFT, again));
     for (int s = 20; s <= 64; s += 4) {
@@ -386,6 +425,33 @@ static void test_auto_choice(void) {
     kernel_free(small), kernel_free(line), kernel_free(big);
 }
 
+/* The FFT's padded sizes: large enough (no wrap-around into the output), even, 2,3,5,7-smooth,
+   and never more than 25 % (+2) above the need. */
+static int smooth7(int64_t m) {
+    for (int p = 2; p <= 7; p++)
+        while (m % p == 0) m /= p;
+    return m == 1;
+}
+
+static void test_fft_sizes(void) {
+    ub_kernel *k = kernel_new(31, 9);
+    for (int64_t n = 1; n <= 3000; n += (n < 300 ? 1 : 7))
+        for (int b = 0; b < 2; b++) {
+            int64_t pw = 0, ph = 0;
+            const int64_t w = n + 30, h = n / 3 + 9; /* VALID needs w >= 31, h >= 9 */
+            CHECK(ub__conv_fft_size(w, h, k, (ub_border)b, &pw, &ph) == 0);
+            const int64_t need_w = b ? w : w + 30, need_h = b ? h : h + 8;
+            CHECK_MSG(pw >= need_w && pw % 2 == 0 && smooth7(pw) && pw <= need_w + need_w / 4 + 2, "pw %lld for %lld",
+                      (long long)pw, (long long)need_w);
+            CHECK_MSG(ph >= need_h && ph % 2 == 0 && smooth7(ph) && ph <= need_h + need_h / 4 + 2, "ph %lld for %lld",
+                      (long long)ph, (long long)need_h);
+        }
+    int64_t pw, ph;
+    /* too large for FFTW's int sizes: AUTO goes direct */
+    CHECK(ub__conv_fft_size((int64_t)1 << 40, 8, k, UB_BORDER_REFLECT, &pw, &ph) != 0);
+    kernel_free(k);
+}
+
 /* ---- errors ---- */
 
 static void test_errors(void) {
@@ -431,10 +497,12 @@ int main(void) {
     test_shift_direction();
     test_valid();
     test_thread_invariance();
+    test_multi_plane();
     test_plan_cache();
     test_concurrent_contexts();
     test_image_alpha();
     test_auto_choice();
+    test_fft_sizes();
     test_errors();
     return test_finish("conv");
 }

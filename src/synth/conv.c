@@ -39,7 +39,8 @@ static ub_status output_size(ub_ctx *ctx, int64_t w, int64_t h, const ub_kernel 
         *ow = w, *oh = h;
         return UB_OK;
     }
-    if (border != UB_BORDER_VALID) return ub__fail(ctx, UB_ERR_INVALID, "convolve: unknown border mode %d", (int)border);
+    if (border != UB_BORDER_VALID)
+        return ub__fail(ctx, UB_ERR_INVALID, "convolve: unknown border mode %d", (int)border);
     *ow = w - k->width + 1, *oh = h - k->height + 1;
     if (*ow <= 0 || *oh <= 0)
         return ub__fail(ctx, UB_ERR_INVALID,
@@ -92,14 +93,28 @@ static void convolve_ref(const float *in, int64_t w, int64_t h, const ub_kernel 
 /* ---- AUTO: direct or FFT ----
 
    Cost model. DIRECT costs about (non-zero taps) x (output pixels) FMAs per plane. FFT costs
-   about N log2 N per plane for the padded size N = PW x PH (a forward and an inverse 2-D
-   transform), plus KERNEL_SHARE of that once for the kernel's spectrum, shared by the planes.
-   DIRECT is chosen when
-       taps * pixels * planes <= PER_TAP * N log2 N * (planes + KERNEL_SHARE),
-   PER_TAP being the number of direct tap-pixels that cost as much as one unit of the FFT's
-   N log2 N. Measured with `ub_bench_conv --sweep` (dense square kernels 3..129, 1 and 3
-   planes): see the figures below the constants and in bench/BLUR_RESULTS.md. */
-static const double PER_TAP_AVX512 = 20.0, PER_TAP_AVX2 = 16.0, KERNEL_SHARE = 0.3;
+   about C(PW, PH) = N log2 N per plane (N = PW x PH, weighted by how fast FFTW is on the sizes'
+   factors: ub__conv_fft_cost), plus KERNEL_SHARE of that once for the kernel's spectrum, which
+   the planes share. DIRECT is chosen when
+       taps * pixels * planes <= PER_TAP * C(PW, PH) * (planes + KERNEL_SHARE),
+   PER_TAP being how many direct tap-pixels cost as much as one unit of C.
+
+   Measured with `ub_bench_conv --sweep` (dense square kernels 3..65, DIRECT vs FFT; AMD EPYC
+   Zen 5, 2 vCPUs, FFTW 3.3.10; the tables are in bench/BLUR_RESULTS.md). The ratio is flat
+   over kernel sizes 7..41 (it rises a little for 51..65, where the padded size grows), i.e.
+   the model holds; it depends on the instruction set of the direct path:
+                                  AVX-512 direct            AVX2 direct
+       720x1280, 1 thread         9.1 (RGB)  9.5 (plane)    7.2 (RGB)  7.8 (plane)
+       720x1280, 2 threads        8.8 (RGB)  9.2 (plane)    7.0 (RGB)  7.2 (plane)
+       256x256 RGB, 1 / 2 threads 9.1 / 10.2                -
+   (medians over sizes 9..41; CPU time at 1 thread, wall time at 2 on a quiet machine — both
+   paths scale 1.9-2x there; while another process held a core the FFT's 2-thread gain fell
+   to 1.2x and the ratio rose to 14). Fitting 1 plane against 3: PER_TAP * KERNEL_SHARE ~ 0.3-0.9.
+   With these constants a 720p RGB image goes FFT above ~260 non-zero taps (a dense 16x16):
+   the 27-tap motion line of the benchmark goes direct, the 709-tap 31x31 disk FFT; every
+   choice in the sweep (720p and 256x256, 1 and 3 planes, 1 and 2 threads, both instruction
+   sets) is the faster path but one, which is 4 % slower. */
+static const double PER_TAP_AVX512 = 8.8, PER_TAP_AVX2 = 7.0, KERNEL_SHARE = 0.08;
 
 static int64_t count_nonzero(const ub_kernel *k) {
     int64_t n = 0;
@@ -112,10 +127,9 @@ static ub_conv_method auto_method(int64_t w, int64_t h, const ub_kernel *k, ub_b
     if (ub__conv_fft_size(w, h, k, border, &pw, &ph) != 0) return UB_CONV_DIRECT;
     const int64_t ow = border == UB_BORDER_VALID ? w - k->width + 1 : w;
     const int64_t oh = border == UB_BORDER_VALID ? h - k->height + 1 : h;
-    const double n = (double)pw * (double)ph;
     const double per_tap = (ub_cpu_features() & UB_CPU_AVX512F) ? PER_TAP_AVX512 : PER_TAP_AVX2;
     const double direct = (double)count_nonzero(k) * (double)ow * (double)oh * planes;
-    return direct <= per_tap * n * log2(n) * (planes + KERNEL_SHARE) ? UB_CONV_DIRECT : UB_CONV_FFT;
+    return direct <= per_tap * ub__conv_fft_cost(pw, ph) * (planes + KERNEL_SHARE) ? UB_CONV_DIRECT : UB_CONV_FFT;
 }
 
 ub_conv_method ub__conv_choose(int64_t w, int64_t h, const ub_kernel *k, ub_border border, int planes) {
