@@ -10,6 +10,7 @@
      unblur/rng.h      explicit seeded random generators (xoshiro256**)
      unblur/synth.h    realistic blur synthesis: PSFs, convolution, shake, object
                        motion, defocus, sensor noise, camera response, JPEG, presets
+     unblur/nn.h       RBNet: weights (safetensors, PyTorch names), inference
 
    Conventions:
    - every public symbol starts with ub_ (types, functions) or UB_ (macros);
@@ -26,5 +27,6 @@
 #include "unblur/metrics.h"
 #include "unblur/rng.h"
 #include "unblur/synth.h"
+#include "unblur/nn.h"
 
 #endif

@@ -10,7 +10,7 @@
        ub_model *m;
        if (ub_model_load(ctx, "rbnet.safetensors", &m) != UB_OK) ...;
        ub_image *sharp;
-       ub_model_run(m, blurry, &sharp);       // any size, RGB or grey, alpha carried
+       ub_model_run(m, blurry, &sharp);       // RGB or grey, alpha carried
        ub_model_destroy(&m);
 
    Images go in and come out display-referred (sRGB-encoded, [0,1]), as the
@@ -49,6 +49,13 @@ UB_API void ub_model_destroy(ub_model **m);
 UB_API void ub_model_config(const ub_model *m, ub_rbnet_config *out);
 /* Number of parameters. */
 UB_API size_t ub_model_parameters(const ub_model *m);
+
+/* Deblurs one image (sides not multiples of 2^depth are reflect-padded and cropped back, as in
+   rbnet.py; a side must be longer than the padding it needs): RGB as is; grey (and grey+alpha) is run as RGB (the grey value in
+   all three channels) and written back as the mean of the three outputs; alpha is copied;
+   bit_depth is kept; the output is clipped to [0,1]. The whole image is processed at once
+   (memory grows with the image; tiling is to come). */
+UB_API ub_status ub_model_run(ub_model *m, const ub_image *in, ub_image **out);
 
 #ifdef __cplusplus
 }

@@ -1,20 +1,50 @@
-/* cli/cmd_deblur.c — the default command, `unblur IN... -o OUT`.
+/* cli/cmd_deblur.c — the default command, `unblur IN... -o OUT`: deblur
+   photographs with RBNet.
 
-   Deblurring needs the neural engine and a trained model, which this version
-   does not have yet. The command parses its arguments (so that usage errors
-   and --help behave as they will) and then says plainly that it cannot run. */
+   One input: OUT is the output image. Several inputs: OUT is a folder and
+   each output keeps its input's name, as PNG. A 16-bit input gives a 16-bit output;
+   grey stays grey; alpha is carried. The model is --model M.safetensors, or
+   the bundled one once a trained model ships (none does yet: the command
+   says so). */
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 
+static int is_dir(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* OUTDIR/NAME.png for input path `in`. */
+static void output_in_folder(char *buf, size_t size, const char *dir, const char *in) {
+    const char *base = strrchr(in, '/');
+    base = base ? base + 1 : in;
+    const char *dot = strrchr(base, '.');
+    int stem = dot ? (int)(dot - base) : (int)strlen(base);
+    snprintf(buf, size, "%s/%.*s.png", dir, stem, base);
+}
+
+static int deblur_one(ub_ctx *ctx, ub_model *m, const char *in, const char *out) {
+    ub_image *img = NULL, *sharp = NULL;
+    int rc = 0;
+    if (ub_image_read(ctx, in, &img) != UB_OK) return cli_fail_ctx(ctx);
+    if (ub_model_run(m, img, &sharp) != UB_OK) rc = cli_fail(EXIT_RUNTIME, "%s: %s", in, ub_last_error(ctx));
+    else if (ub_image_write(ctx, sharp, out, NULL) != UB_OK) rc = cli_fail_ctx(ctx);
+    ub_image_destroy(&img);
+    ub_image_destroy(&sharp);
+    return rc;
+}
+
 int cmd_deblur(const cli_command *cmd, int argc, char **argv) {
-    const char *out = NULL, *model = NULL;
+    const char *out = NULL, *model_path = NULL;
     int tile = 0;
     const cli_option opts[] = {
-        {"output", 'o', OPT_STRING, &out, 0, 0, "OUT", "output image, or folder for several inputs"},
-        {"model", 0, OPT_STRING, &model, 0, 0, "M", "model weights (.safetensors)"},
-        {"tile", 0, OPT_INT, &tile, 0, 1 << 16, "N", "tile size in pixels"},
+        {"output", 'o', OPT_STRING, &out, 0, 0, "OUT", "output image, or a folder for several inputs"},
+        {"model", 0, OPT_STRING, &model_path, 0, 0, "M", "RBNet weights (.safetensors, PyTorch names)"},
+        {"tile", 0, OPT_INT, &tile, 0, 1 << 16, "N", "tile size in pixels (not yet: whole images)"},
     };
     cli_globals g = {0};
     cli_args args;
@@ -31,6 +61,27 @@ int cmd_deblur(const cli_command *cmd, int argc, char **argv) {
                             args.positional[0]);
         return cli_fail(EXIT_USAGE, "deblurring needs an output: unblur IN -o OUT");
     }
-    return cli_fail(EXIT_RUNTIME, "%s: deblurring is not available in this version: no model is bundled yet "
-                    "(commands available: info, convert, metrics)", args.positional[0]);
+    if (!model_path)
+        return cli_fail(EXIT_RUNTIME, "%s: no model is bundled with this version yet; give one with --model "
+                        "M.safetensors (weights in rbnet.py's format)", args.positional[0]);
+    int many = args.count > 1;
+    if (many && !is_dir(out)) return cli_fail(EXIT_USAGE, "%s: with several inputs, -o names an existing folder", out);
+    if (!many && ub_format_from_name(out) == UB_FORMAT_AUTO)
+        return cli_fail(EXIT_USAGE, "%s: unknown output format (use .png, .jpg or .jpeg)", out);
+    cli_progress progress;
+    ub_ctx *ctx = cli_make_context(&g, &progress);
+    if (!ctx) return EXIT_RUNTIME;
+    ub_model *m = NULL;
+    int rc = 0;
+    if (ub_model_load(ctx, model_path, &m) != UB_OK) rc = cli_fail_ctx(ctx);
+    for (int i = 0; rc == 0 && i < args.count; i++) {
+        char path[4200];
+        if (many) output_in_folder(path, sizeof path, out, args.positional[i]);
+        rc = deblur_one(ctx, m, args.positional[i], many ? path : out);
+        cli_progress_callback(&progress, (double)(i + 1) / args.count, "deblur");
+    }
+    cli_progress_done(&progress);
+    ub_model_destroy(&m);
+    ub_ctx_destroy(&ctx);
+    return rc;
 }

@@ -39,6 +39,8 @@ static const cli_command commands[] = {
      cmd_synth},
     {"kernels", "-o DIR [-n N] [--preset P | --config C.json] [--seed S]",
      "Write the camera PSFs a preset draws, as 16-bit PNGs, and a contact sheet.", NULL, cmd_kernels},
+    {"model", "info M.safetensors | init -o M.safetensors [--width W] [--blocks N] [--depth D] [--seed S]",
+     "Inspect an RBNet weights file, or write one with random (PyTorch-style) weights.", NULL, cmd_model},
 };
 static const cli_command deblur = {"", "IN... -o OUT [options]", "Deblur photographs.", NULL, cmd_deblur};
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/dnnl_exec.h"
 #include "nn/model.h"
 #include "nn/safetensors.h"
 
@@ -155,4 +156,60 @@ ub_status ub_model_save(ub_ctx *ctx, const ub_model *m, const char *path, const 
     if (s == UB_OK) s = ub__st_writer_save(ctx, w, path);
     ub__st_writer_destroy(&w);
     return s;
+}
+
+/* ---- inference ---- */
+
+/* The network's input: the colour channels as RGB, NCHW (n = 1). */
+static ub_status rgb_input(ub_ctx *ctx, const ub_image *in, float **out) {
+    const size_t plane = (size_t)in->width * (size_t)in->height;
+    float *x = ub__alloc(3 * plane * sizeof(float));
+    if (!x) return ub__fail(ctx, UB_ERR_NOMEM, "deblur: out of memory for a %lldx%lld image", (long long)in->width,
+                            (long long)in->height);
+    for (int c = 0; c < 3; c++) memcpy(x + c * plane, ub_image_plane(in, ub_image_colour_channels(in) == 3 ? c : 0),
+                                       plane * sizeof(float));
+    *out = x;
+    return UB_OK;
+}
+
+/* Network output (RGB, NCHW) -> an image shaped like the input: clipped, grey as the mean, alpha copied. */
+static void store_output(const float *y, const ub_image *in, ub_image *out) {
+    const size_t plane = (size_t)in->width * (size_t)in->height;
+    const int colours = ub_image_colour_channels(in);
+    for (size_t i = 0; i < plane; i++) {
+        float v[3] = {y[i], y[plane + i], y[2 * plane + i]};
+        for (int c = 0; c < 3; c++) v[c] = v[c] < 0 ? 0 : v[c] > 1 ? 1 : v[c];
+        if (colours == 1) ub_image_plane(out, 0)[i] = (v[0] + v[1] + v[2]) / 3.0f;
+        else
+            for (int c = 0; c < 3; c++) ub_image_plane(out, c)[i] = v[c];
+    }
+    if (ub_image_has_alpha(in))
+        memcpy(ub_image_plane(out, in->channels - 1), ub_image_plane(in, in->channels - 1), plane * sizeof(float));
+}
+
+ub_status ub_model_run(ub_model *m, const ub_image *in, ub_image **out) {
+    ub_ctx *ctx = m->ctx;
+    if (!in || !out) return ub__fail(ctx, UB_ERR_INVALID, "ub_model_run: NULL argument");
+    *out = NULL;
+    if (in->width > 1 << 20 || in->height > 1 << 20)
+        return ub__fail(ctx, UB_ERR_LIMIT, "deblur: %lldx%lld is too large", (long long)in->width, (long long)in->height);
+    ub__graph g = {0};
+    ub__fast_net *net = NULL;
+    float *x = NULL, *y = NULL;
+    ub_status st = ub__rbnet_graph(ctx, &m->config, &m->table, 1, (int)in->height, (int)in->width, &g);
+    if (st == UB_OK) st = ub__fast_net_create(ctx, &g, &m->table, 0, &net);
+    if (st == UB_OK) st = rgb_input(ctx, in, &x);
+    if (st == UB_OK && !(y = ub__alloc(3 * (size_t)in->width * (size_t)in->height * sizeof(float))))
+        st = ub__fail(ctx, UB_ERR_NOMEM, "deblur: out of memory");
+    if (st == UB_OK) st = ub__fast_forward(net, m->params, x, y);
+    if (st == UB_OK) st = ub_image_create(ctx, out, in->width, in->height, in->channels);
+    if (st == UB_OK) {
+        (*out)->bit_depth = in->bit_depth;
+        store_output(y, in, *out);
+    }
+    ub__fast_net_destroy(&net);
+    ub__graph_free(&g);
+    ub__free(x);
+    ub__free(y);
+    return st;
 }

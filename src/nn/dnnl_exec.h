@@ -1,0 +1,106 @@
+/* nn/dnnl_exec.h — the fast executor of an RBNet graph (nn/graph.h): float32
+   on oneDNN (C API 2.x), forward and backward. The reference executor
+   (nn/rbnet_ref.h, double precision) is its twin; tests/test_nn_fast.c
+   compares the two.
+
+   A net is built once per graph (= per batch and input size): the primitive
+   descriptors, the buffers and the plan of which value lives in which buffer
+   are all made by ub__fast_net_create; forward and backward only execute.
+
+   How it runs:
+   - Convolutions (3x3 stride 1/2, the head and tail) are oneDNN primitives.
+     Activations stay in one layout from the head to the tail, the one oneDNN
+     picks for a typical convolution of the net if it runs all the passes
+     there with optimised code (ub__fast_layout; on this project's AVX-512
+     machine: NHWC for inference, nChw16c for training); only the 3-channel
+     image is plain NCHW, with one reorder into the head's layout.
+   - A ReLU after a convolution is fused into it (eltwise post-op); an add of
+     a convolution's output to another value (a ResBlock's x + conv2(...),
+     the decoder's up(f) + att(skip)) is fused as a sum post-op: the
+     convolution accumulates into the buffer that holds the other operand.
+   - The 2x2 stride-2 transposed convolution: on NHWC two oneDNN matmuls
+     (one per output row parity) that write the output's rows in place, with
+     bias and sum; on blocked layouts oneDNN's deconvolution without bias or
+     post-ops (with them it is 4-25x slower and needs a scratchpad of twice
+     its output), then one pass adding the bias and the other operand.
+   - SE and spatial attention, the global residual, the reflect padding and
+     the crop are C kernels on the same layouts (nn/blocked.h), in place in
+     inference.
+   - Parameters are PyTorch's flat float array (graph.h's table); each forward
+     reorders the weights into the primitives' layouts (4 MB at W = 32).
+   - Inference nets (training = 0): every value's buffer lives from its
+     producer to its last reader, ops run in place where their input dies,
+     and the buffers are placed in one arena (greedy by size over their
+     lifetimes), which comes to the largest set of maps alive at once: for
+     RBNet two full-resolution maps of W channels. The caller's input and
+     output arrays are used directly. Training nets keep every activation
+     that the backward pass reads; its gradients get their own arena, planned
+     the same way in reverse.
+   - Threads: oneDNN here is built on OpenMP, so it runs on the OpenMP
+     threads of the calling thread. Each call sets omp_set_num_threads to
+     ub_ctx_threads(ctx) of the context given at creation and restores the
+     previous value before returning (the setting is per calling thread in
+     OpenMP). The C kernels give the same bits on any thread count, and so do
+     oneDNN's forward and backward-data passes as measured; its
+     backward-weights reductions depend on the thread split: weight gradients
+     on 1 and 2 threads differ by about 1e-6 of their largest element.
+
+   The context given to ub__fast_net_create must outlive the net: errors of
+   later calls are reported through it. A net is not thread-safe. */
+#ifndef UB_NN_DNNL_EXEC_H
+#define UB_NN_DNNL_EXEC_H
+
+#include "nn/graph.h"
+
+typedef struct ub__fast_net ub__fast_net;
+
+/* The activation layout of a net. AUTO asks oneDNN which layout it picks (format any) for a W -> W
+   3x3 convolution of the graph with the net's propagation kind, and takes it if oneDNN runs that
+   convolution there with optimised code (not "ref:"), forward and for training both backward
+   passes; else the first of NHWC, nChw16c, nChw8c where it does. */
+typedef enum ub__fast_layout {
+    UB_FAST_LAYOUT_AUTO = 0,
+    UB_FAST_LAYOUT_NHWC,
+    UB_FAST_LAYOUT_BLOCKED8,  /* nChw8c */
+    UB_FAST_LAYOUT_BLOCKED16  /* nChw16c */
+} ub__fast_layout;
+
+/* Builds the executor of graph g (parameters described by t) for inference (training = 0) or
+   training (training = 1: forward keeps what backward needs). UB_ERR_UNSUPPORTED when oneDNN has no
+   CPU engine here; UB_ERR_NOMEM; UB_ERR_INVALID for a graph this executor cannot run. */
+ub_status ub__fast_net_create(ub_ctx *ctx, const ub__graph *g, const ub__param_table *t, int training,
+                              ub__fast_net **out);
+/* The same with a chosen activation layout (benchmarks and tests compare layouts). */
+ub_status ub__fast_net_create_layout(ub_ctx *ctx, const ub__graph *g, const ub__param_table *t, int training,
+                                     ub__fast_layout layout, ub__fast_net **out);
+
+/* Runs the graph: params holds t->total floats (PyTorch order and layouts), input is NCHW
+   (n, 3, h, w) and output NCHW (n, 3, h, w), the graph's sizes; they must not overlap. */
+ub_status ub__fast_forward(ub__fast_net *net, const float *params, const float *input, float *output);
+
+/* For nets created with training = 1, after ub__fast_forward: given the gradient of the output
+   (n, 3, h, w), ACCUMULATES (+=) the gradient of the parameters into dparams (t->total floats) and,
+   when dinput is not NULL, of the input into dinput (n, 3, h, w). params must be those of the
+   forward pass. */
+ub_status ub__fast_backward(ub__fast_net *net, const float *params, const float *doutput, float *dparams,
+                            float *dinput);
+
+void ub__fast_net_destroy(ub__fast_net **net);
+
+/* Facts about a net, for reports and benchmarks. */
+typedef struct ub__fast_net_info {
+    ub__fast_layout layout; /* the layout chosen (never AUTO) */
+    size_t buffer_bytes;    /* activations, gradients, caches and scratch that the net holds */
+    size_t weight_bytes;    /* weights in the primitives' layouts */
+    int buffers;            /* activation buffers after planning */
+    const char *conv_impl;  /* oneDNN's implementation of the first 3x3 convolution (e.g. "brgconv:avx512_core") */
+    const char *impls;      /* every implementation the net's primitives use, space-separated */
+} ub__fast_net_info;
+void ub__fast_net_get_info(const ub__fast_net *net, ub__fast_net_info *info);
+/* One line per fast op (kind, channels, size, buffer, oneDNN implementations of its passes) and per
+   buffer, into buf (NUL-terminated, cut at size); returns the size needed. */
+size_t ub__fast_net_describe(const ub__fast_net *net, char *buf, size_t size);
+/* Times every op of the following calls (summed), for ub__fast_net_describe; 0 turns it off. */
+ub_status ub__fast_net_profile(ub__fast_net *net, int enable);
+
+#endif
