@@ -5,6 +5,7 @@
    usage: ub_bench_synth [--size WxH] [--threads N] [--pairs N] [--image PATH]
    The image defaults to a textured synthetic one; times do not depend much
    on content (they do on the drawn parameters, hence many pairs). */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,9 @@ static void report(const char *name, const char *what, int64_t w, int64_t h, int
 }
 
 int main(int argc, char **argv) {
+    /* as the unblur program does (src/cli/main.c): keep image-sized buffers in the heap */
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
     long w = 1280, h = 720;
     int threads = 1, pairs = 200;
     const char *image = NULL;

@@ -5,6 +5,7 @@
    2 usage error; errors are one line on stderr: "unblur: <file>: <problem>".
    This file is built without AVX2 so that it can refuse a CPU without it
    cleanly instead of dying of an illegal instruction. */
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -68,7 +69,17 @@ static int takes_value(const char *a) {
     return strcmp(a, "--threads") == 0 || strcmp(a, "--max-pixels") == 0;
 }
 
+/* The program's allocator: image-sized buffers (tens of MB) are freed and
+   allocated again for every image or sample. glibc would hand each back to
+   the kernel (mmap/munmap, trimming) and page-fault it in again, which cost
+   ~25% of a 720p synthesis; keeping them in the heap avoids that. */
+static void tune_allocator(void) {
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
 int main(int argc, char **argv) {
+    tune_allocator();
     if (!(ub_cpu_features() & UB_CPU_AVX2))
         return cli_fail(EXIT_RUNTIME, "this CPU lacks AVX2, which this build of unblur requires");
     if (argc < 2) return cli_fail(EXIT_USAGE, "no input: 'unblur IN -o OUT' deblurs, 'unblur --help' lists commands");

@@ -225,8 +225,9 @@ static double depth_quantile(const ub_image *depth, double q) {
 static void depth_range(const ub_image *depth, double *lo, double *hi) {
     float a = depth->data[0], b = depth->data[0];
     for (int64_t i = 1; i < depth->width * depth->height; i++) {
-        a = fminf(a, depth->data[i]);
-        b = fmaxf(b, depth->data[i]);
+        const float d = depth->data[i]; /* ternaries: fminf/fmaxf are libm calls here */
+        a = d < a ? d : a;
+        b = d > b ? d : b;
     }
     *lo = a, *hi = b;
 }
@@ -302,14 +303,17 @@ static ub_status depth_scaled_gaussian(ub_ctx *ctx, const ub_image *in, const ub
     const double span = hi > lo ? hi - lo : 1.0;
     const int64_t w = in->width, h = in->height, plane = w * h;
     float *coord = ub__alloc(sizeof(float) * (size_t)plane * 3), *tmp = coord + plane, *blurred = tmp + plane;
-    ub_status st = coord ? ub_image_clone(ctx, in, out) : ub__fail(ctx, UB_ERR_NOMEM, "synth: out of memory");
+    ub_status st = coord ? ub_image_create(ctx, out, w, h, in->channels) /* zeroed */
+                         : ub__fail(ctx, UB_ERR_NOMEM, "synth: out of memory");
     if (st) {
         ub__free(coord);
         return st;
     }
+    (*out)->bit_depth = in->bit_depth;
+    if (ub_image_has_alpha(in))
+        memcpy(ub_image_plane(*out, in->channels - 1), ub_image_plane(in, in->channels - 1), sizeof(float) * (size_t)plane);
     for (int64_t i = 0; i < plane; i++) coord[i] = (float)((depth->data[i] - lo) / span * (layers - 1));
     const int colours = ub_image_colour_channels(in);
-    memset((*out)->data, 0, sizeof(float) * (size_t)(plane * colours));
     for (int l = 0; l < layers && st == UB_OK; l++) {
         const double sigma_l = sigma * l / (layers - 1);
         ub_kernel *row = NULL, *col = NULL;
