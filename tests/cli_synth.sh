@@ -31,12 +31,13 @@ check "another index differs" "! cmp -s '$work/b.png' '$work/b3.png'"
 mkdir -p "$work/in"
 for i in 1 2 3 4 5; do $u convert "$ex/scene.png" "$work/in/img$i.png" --quiet; done
 $u convert "$ex/scene.png" "$work/in/img6.jpg" --quality 90 --quiet
-$u synth "$work/in" -o "$work/set1" --preset realistic --seed 9 --threads 1 --params --quiet
+$u synth "$work/in" -o "$work/set1" --preset realistic --seed 9 --threads 1 --params --kernels --quiet
 $u synth "$work/in" -o "$work/set2" --preset realistic --seed 9 --threads 2 --quiet
 check "batch: GoPro layout, same names" "[ \$(ls '$work/set1/blur' | wc -l) -eq 6 ] && [ -f '$work/set1/sharp/img6.png' ] && [ -f '$work/set1/params/img3.json' ]"
 same=1
 for f in "$work"/set1/blur/*.png "$work"/set1/sharp/*.png; do cmp -s "$f" "${f/set1/set2}" || same=0; done
 check "batch: byte-identical on 1 and 2 threads" "[ $same -eq 1 ]"
+check "batch: kernels of the samples with camera blur" "[ \$(ls '$work/set1/kernels' | wc -l) -ge 1 ]"
 check "batch: images differ from each other" "! cmp -s '$work/set1/blur/img1.png' '$work/set1/blur/img2.png'"
 
 $u kernels --preset shake -n 12 -o "$work/k" --seed 3 --quiet

@@ -2,7 +2,8 @@
 
    One image:   unblur synth IN -o OUT [--sharp-out S] [--kernel-out K] [--params-out P]
    A batch:     unblur synth DIR_OR_FILES... -o OUTDIR   ->  OUTDIR/blur/NAME.png, OUTDIR/sharp/NAME.png
-                (GoPro layout; with --params, OUTDIR/params/NAME.json too)
+                (GoPro layout; with --params, OUTDIR/params/NAME.json; with --kernels,
+                OUTDIR/kernels/NAME.png: the sidecars of what each sample drew)
    Sample i of a batch is the i-th input in sorted order, so a batch is
    reproducible from (config, seed) whatever the thread count. Batches run one
    image per worker thread, each with its own single-threaded context. */
@@ -22,7 +23,8 @@ typedef struct synth_opts {
     int64_t seed, index;
     double depth_scale;
     const char *depth_scale_text;
-    int params;
+    int params, kernels;
+    int kernel_optional; /* batch: a sample without camera blur has no kernel file */
 } synth_opts;
 
 static int is_dir(const char *p) {
@@ -60,12 +62,13 @@ static int synth_one(ub_ctx *ctx, ub_synth *s, const synth_opts *o, const char *
         if (ub_synth_run(s, &inputs, (uint64_t)o->seed, (uint64_t)o->index, &out) != UB_OK)
             rc = cli_fail(EXIT_RUNTIME, "%s: %s", in, ub_last_error(ctx));
     }
+    /* refuse before writing anything: a run either writes all it was asked for or nothing it can foresee */
+    if (rc == 0 && o->kernel_out && !out.kernel && !o->kernel_optional)
+        rc = cli_fail(EXIT_RUNTIME, "%s: this sample has no camera blur, so no kernel to write", o->kernel_out);
     if (rc == 0 && ub_image_write(ctx, out.blurred, o->out, NULL) != UB_OK) rc = cli_fail_ctx(ctx);
     if (rc == 0 && o->sharp_out && ub_image_write(ctx, out.sharp, o->sharp_out, NULL) != UB_OK) rc = cli_fail_ctx(ctx);
-    if (rc == 0 && o->kernel_out) {
-        if (!out.kernel) rc = cli_fail(EXIT_RUNTIME, "%s: this sample has no camera kernel to write", o->kernel_out);
-        else if (ub_kernel_write(ctx, out.kernel, o->kernel_out) != UB_OK) rc = cli_fail_ctx(ctx);
-    }
+    if (rc == 0 && o->kernel_out && out.kernel && ub_kernel_write(ctx, out.kernel, o->kernel_out) != UB_OK)
+        rc = cli_fail_ctx(ctx);
     if (rc == 0 && o->params_out &&
         ub_write_file_atomic(ctx, o->params_out, out.params_json, strlen(out.params_json)) != UB_OK)
         rc = cli_fail_ctx(ctx);
@@ -143,15 +146,17 @@ static void output_path(char *buf, size_t size, const char *out, const char *sub
 }
 
 static int batch_one(ub_ctx *ctx, ub_synth *s, const synth_opts *o, const char *in, int64_t index) {
-    char blur[4200], sharp[4200], params[4200];
+    char blur[4200], sharp[4200], params[4200], kernel[4200];
     output_path(blur, sizeof blur, o->out, "blur", in, ".png");
     output_path(sharp, sizeof sharp, o->out, "sharp", in, ".png");
     output_path(params, sizeof params, o->out, "params", in, ".json");
+    output_path(kernel, sizeof kernel, o->out, "kernels", in, ".png");
     synth_opts one = *o;
     one.out = blur;
     one.sharp_out = sharp;
     one.params_out = o->params ? params : NULL;
-    one.kernel_out = NULL;
+    one.kernel_out = o->kernels ? kernel : NULL;
+    one.kernel_optional = 1;
     one.index = index;
     return synth_one(ctx, s, &one, in);
 }
@@ -159,9 +164,10 @@ static int batch_one(ub_ctx *ctx, ub_synth *s, const synth_opts *o, const char *
 static int run_batch(const synth_opts *o, const cli_args *args, const cli_globals *g) {
     file_list l = {0};
     int rc = list_inputs(args, &l);
-    const char *subs[3] = {"blur", "sharp", "params"};
+    const char *subs[4] = {"blur", "sharp", o->params ? "params" : NULL, o->kernels ? "kernels" : NULL};
     if (rc == 0) rc = make_dir(o->out);
-    for (int i = 0; rc == 0 && i < (o->params ? 3 : 2); i++) {
+    for (int i = 0; rc == 0 && i < 4; i++) {
+        if (!subs[i]) continue;
         char p[4200];
         snprintf(p, sizeof p, "%s/%s", o->out, subs[i]);
         rc = make_dir(p);
@@ -217,6 +223,7 @@ int cmd_synth(const cli_command *cmd, int argc, char **argv) {
         {"kernel-out", 0, OPT_STRING, &o.kernel_out, 0, 0, "K.png", "also write the camera PSF (16-bit PNG)"},
         {"params-out", 0, OPT_STRING, &o.params_out, 0, 0, "P.json", "also write the parameters drawn"},
         {"params", 0, OPT_FLAG, &o.params, 0, 0, NULL, "batch: also write params/NAME.json"},
+        {"kernels", 0, OPT_FLAG, &o.kernels, 0, 0, NULL, "batch: also write kernels/NAME.png (camera PSF, 16-bit)"},
     };
     cli_globals g = {0};
     cli_args args;
