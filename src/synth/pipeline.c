@@ -546,14 +546,26 @@ static ub_status linearise(ub_ctx *ctx, const ub_image *src, ub_image **out) {
     return UB_OK;
 }
 
-/* The depth the sample uses: the given one, or a ground plane from 1 m to 20 m. */
-static ub_status scene_depth(ub_ctx *ctx, const ub_synth_inputs *in, ub_image **owned, const ub_image **depth) {
+/* Whether this sample reads depth: the depth-scaled Gaussian, defocus, or an object
+   taken from a given depth map's near layer. */
+static int needs_depth(const ub_synth *s, const draw *d, const ub_synth_inputs *in) {
+    return (d->gaussian && s->cfg.gaussian.depth_scaled) || d->defocus || (d->object && in->depth && !in->mask);
+}
+
+/* The depth the sample uses: the given one, or a ground plane from 1 m to 20 m;
+   NULL when the sample does not need one (no plane made, no focus search). */
+static ub_status scene_depth(ub_ctx *ctx, const ub_synth *s, const draw *d, const ub_synth_inputs *in,
+                             ub_image **owned, const ub_image **depth, stage_inputs *si) {
     *owned = NULL;
+    *depth = NULL;
+    if (!needs_depth(s, d, in)) return UB_OK;
     *depth = in->depth;
-    if (in->depth) return UB_OK;
-    ub_status st = ub_depth_plane(ctx, in->sharp->width, in->sharp->height, 1.0, 20.0, owned);
-    *depth = *owned;
-    return st;
+    ub_status st = in->depth ? UB_OK : ub_depth_plane(ctx, in->sharp->width, in->sharp->height, 1.0, 20.0, owned);
+    if (st) return st;
+    if (!in->depth) *depth = *owned;
+    if (d->defocus) si->lens = lens_of(d, *depth, in->sharp->width);
+    depth_range(*depth, &si->depth_lo, &si->depth_hi);
+    return UB_OK;
 }
 
 static ub_status finish(ub_ctx *ctx, const draw *d, uint64_t seed, uint64_t index, const stage_inputs *si,
@@ -576,11 +588,7 @@ ub_status ub_synth_run(ub_synth *s, const ub_synth_inputs *in, uint64_t seed, ui
     draw_params(&s->cfg, seed, index, &d);
     ub_image *plane = NULL;
     stage_inputs si = {.mask = in->mask, .depth_given = in->depth != NULL};
-    if ((st = scene_depth(ctx, in, &plane, &si.depth)) == UB_OK) {
-        si.lens = lens_of(&d, si.depth, in->sharp->width);
-        depth_range(si.depth, &si.depth_lo, &si.depth_hi);
-        st = linearise(ctx, in->sharp, &out->blurred);
-    }
+    if ((st = scene_depth(ctx, s, &d, in, &plane, &si.depth, &si)) == UB_OK) st = linearise(ctx, in->sharp, &out->blurred);
     if (st == UB_OK) st = ub_image_clone(ctx, out->blurred, &out->sharp);
     if (st == UB_OK) scene_radiance(&d, out->sharp);
     if (st == UB_OK) st = blur_stage(s, &d, &si, &out->blurred, &out->kernel);
@@ -605,12 +613,10 @@ ub_status ub_synth_crop(ub_synth *s, const ub_synth_inputs *in, int64_t x0, int6
     ub_image *plane = NULL, *region = NULL, *depth_r = NULL, *mask_r = NULL, *lin = NULL;
     stage_inputs si = {.depth_given = in->depth != NULL};
     const ub_image *depth = NULL;
-    if ((st = scene_depth(ctx, in, &plane, &depth))) return st;
-    si.lens = lens_of(&d, depth, sh->width);
-    depth_range(depth, &si.depth_lo, &si.depth_hi);
+    if ((st = scene_depth(ctx, s, &d, in, &plane, &depth, &si))) return st;
     const int64_t m = blur_reach(&d, depth, &si.lens, size), rs = size + 2 * m;
     st = extract(ctx, sh, x0 - m, y0 - m, rs, rs, &region);
-    if (st == UB_OK) st = extract(ctx, depth, x0 - m, y0 - m, rs, rs, &depth_r);
+    if (st == UB_OK && depth) st = extract(ctx, depth, x0 - m, y0 - m, rs, rs, &depth_r);
     if (st == UB_OK && in->mask) st = extract(ctx, in->mask, x0 - m, y0 - m, rs, rs, &mask_r);
     si.depth = depth_r;
     si.mask = mask_r;
