@@ -124,3 +124,13 @@ void cli_print_help(const cli_command *cmd, const cli_option *opts, int nopts) {
     for (int i = 0; i < n; i++) print_option(&globals[i]);
     if (cmd->details) printf("\n%s\n", cmd->details);
 }
+
+int cli_begin(const cli_command *cmd, int argc, char **argv, const cli_option *opts, int nopts, cli_globals *g,
+              cli_args *args) {
+    if (cli_parse(cmd, argc, argv, opts, nopts, g, args)) return EXIT_USAGE;
+    if (g->help) {
+        cli_print_help(cmd, opts, nopts);
+        return 0;
+    }
+    return -1;
+}

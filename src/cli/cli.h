@@ -48,6 +48,10 @@ typedef struct cli_args {
 int cli_parse(const cli_command *cmd, int argc, char **argv, const cli_option *opts, int nopts,
               cli_globals *g, cli_args *args);
 void cli_print_help(const cli_command *cmd, const cli_option *opts, int nopts);
+/* cli_parse, then --help: returns -1 when the command should go on, otherwise the
+   exit status to return at once (0 after printing the help, EXIT_USAGE after an error). */
+int cli_begin(const cli_command *cmd, int argc, char **argv, const cli_option *opts, int nopts, cli_globals *g,
+              cli_args *args);
 
 /* "unblur: <message>" on stderr, one line; returns `code`. */
 int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -48,12 +48,8 @@ int cmd_deblur(const cli_command *cmd, int argc, char **argv) {
     };
     cli_globals g = {0};
     cli_args args;
-    int nopts = (int)(sizeof opts / sizeof *opts);
-    if (cli_parse(cmd, argc, argv, opts, nopts, &g, &args)) return EXIT_USAGE;
-    if (g.help) {
-        cli_print_help(cmd, opts, nopts);
-        return 0;
-    }
+    int begun = cli_begin(cmd, argc, argv, opts, (int)(sizeof opts / sizeof *opts), &g, &args);
+    if (begun >= 0) return begun;
     if (args.count < 1) return cli_fail(EXIT_USAGE, "deblurring needs at least one input: unblur IN -o OUT");
     if (!out) {
         if (access(args.positional[0], F_OK) != 0)

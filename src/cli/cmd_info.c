@@ -15,12 +15,8 @@ int cmd_info(const cli_command *cmd, int argc, char **argv) {
     const cli_option opts[] = {{"json", 0, OPT_FLAG, &json, 0, 0, NULL, "one JSON object per line"}};
     cli_globals g = {0};
     cli_args args;
-    int nopts = (int)(sizeof opts / sizeof *opts);
-    if (cli_parse(cmd, argc, argv, opts, nopts, &g, &args)) return EXIT_USAGE;
-    if (g.help) {
-        cli_print_help(cmd, opts, nopts);
-        return 0;
-    }
+    int begun = cli_begin(cmd, argc, argv, opts, (int)(sizeof opts / sizeof *opts), &g, &args);
+    if (begun >= 0) return begun;
     if (args.count < 1) return cli_fail(EXIT_USAGE, "info: expects at least one image (see 'unblur info --help')");
     cli_progress progress;
     ub_ctx *ctx = cli_make_context(&g, &progress);

@@ -52,12 +52,8 @@ int cmd_kernels(const cli_command *cmd, int argc, char **argv) {
     };
     cli_globals g = {0};
     cli_args args;
-    int nopts = (int)(sizeof opts / sizeof *opts);
-    if (cli_parse(cmd, argc, argv, opts, nopts, &g, &args)) return EXIT_USAGE;
-    if (g.help) {
-        cli_print_help(cmd, opts, nopts);
-        return 0;
-    }
+    int begun = cli_begin(cmd, argc, argv, opts, (int)(sizeof opts / sizeof *opts), &g, &args);
+    if (begun >= 0) return begun;
     if (!out || args.count) return cli_fail(EXIT_USAGE, "kernels: expects -o DIR and no other argument");
     if (preset && config) return cli_fail(EXIT_USAGE, "kernels: --preset and --config exclude each other");
     if (mkdir(out, 0777) != 0 && access(out, W_OK) != 0) return cli_fail(EXIT_RUNTIME, "%s: cannot create the folder", out);

@@ -38,12 +38,8 @@ int cmd_model(const cli_command *cmd, int argc, char **argv) {
     };
     cli_globals g = {0};
     cli_args args;
-    int nopts = (int)(sizeof opts / sizeof *opts);
-    if (cli_parse(cmd, argc, argv, opts, nopts, &g, &args)) return EXIT_USAGE;
-    if (g.help) {
-        cli_print_help(cmd, opts, nopts);
-        return 0;
-    }
+    int begun = cli_begin(cmd, argc, argv, opts, (int)(sizeof opts / sizeof *opts), &g, &args);
+    if (begun >= 0) return begun;
     const char *what = args.count ? args.positional[0] : "";
     int info = strcmp(what, "info") == 0, init = strcmp(what, "init") == 0;
     if ((!info && !init) || (info && args.count != 2) || (init && (args.count != 1 || !out)))

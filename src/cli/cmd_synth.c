@@ -227,12 +227,8 @@ int cmd_synth(const cli_command *cmd, int argc, char **argv) {
     };
     cli_globals g = {0};
     cli_args args;
-    int nopts = (int)(sizeof opts / sizeof *opts);
-    if (cli_parse(cmd, argc, argv, opts, nopts, &g, &args)) return EXIT_USAGE;
-    if (g.help) {
-        cli_print_help(cmd, opts, nopts);
-        return 0;
-    }
+    int begun = cli_begin(cmd, argc, argv, opts, (int)(sizeof opts / sizeof *opts), &g, &args);
+    if (begun >= 0) return begun;
     if (args.count < 1 || !o.out) return cli_fail(EXIT_USAGE, "synth: expects IN... -o OUT (see 'unblur synth --help')");
     if (o.preset && o.config) return cli_fail(EXIT_USAGE, "synth: --preset and --config exclude each other");
     o.depth_scale = 1.0;
