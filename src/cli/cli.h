@@ -78,5 +78,6 @@ int cmd_deblur(const cli_command *cmd, int argc, char **argv);
 int cmd_synth(const cli_command *cmd, int argc, char **argv);
 int cmd_kernels(const cli_command *cmd, int argc, char **argv);
 int cmd_model(const cli_command *cmd, int argc, char **argv);
+int cmd_train(const cli_command *cmd, int argc, char **argv);
 
 #endif

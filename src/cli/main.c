@@ -42,6 +42,14 @@ static const cli_command commands[] = {
      "Write the camera PSFs a preset draws, as 16-bit PNGs, and a contact sheet.", NULL, cmd_kernels},
     {"model", "info M.safetensors | init -o M.safetensors [--width W] [--blocks N] [--depth D] [--seed S]",
      "Inspect an RBNet weights file, or write one with random (PyTorch-style) weights.", NULL, cmd_model},
+    {"train", "--data DIR --run RUN [--preset P] [options] | --config train.json | --resume RUN",
+     "Train RBNet on sharp images blurred on the fly by the synthesis.",
+     "Writes RUN/config.json, log.csv, model.safetensors (EMA weights) and checkpoint.safetensors\n"
+     "(every --checkpoint-seconds, at the end, and on SIGINT/SIGTERM, which stop after the current step;\n"
+     "a second signal exits at once). --resume RUN continues bit-identically (same --threads), refusing a\n"
+     "checkpoint whose architecture or data/synthesis settings differ. A non-finite loss stops the run\n"
+     "(exit 1) keeping the last good checkpoint. --config's JSON takes the keys of config.json.",
+     cmd_train},
 };
 static const cli_command deblur = {"", "IN... -o OUT [options]", "Deblur photographs.", NULL, cmd_deblur};
 

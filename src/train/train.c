@@ -1,0 +1,969 @@
+/* train/train.c — a training run of RBNet (see train.h). */
+#include "train/train.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "core/internal.h"
+#include "nn/dnnl_exec.h"
+#include "nn/loss.h"
+#include "nn/model.h"
+#include "nn/optim.h"
+#include "nn/safetensors.h"
+#include "train/dataset.h"
+#include "unblur/metrics.h"
+
+#define MAX_FOLDERS 16
+/* The validation pairs' seed stream ("val"): distinct from the training samples' (seed, step >= 1). */
+#define VAL_STREAM 0x76616cu
+/* The weight initialisation's stream: step 0 of the sampler is never drawn, so (0, this) is free. */
+#define INIT_STREAM 0x696e6974u
+
+/* ---- configuration ---- */
+
+typedef enum { KEY_STR, KEY_INT, KEY_LONG, KEY_DBL, KEY_I64 } key_kind;
+
+typedef struct config_key {
+    const char *name;
+    key_kind kind;
+    size_t offset, size; /* size: of a string field */
+} config_key;
+
+#define STR_KEY(f) {#f, KEY_STR, offsetof(ub__train_config, f), sizeof(((ub__train_config *)0)->f)}
+#define NUM_KEY(f, k) {#f, k, offsetof(ub__train_config, f), 0}
+
+static const config_key config_keys[] = {
+    STR_KEY(data), STR_KEY(ids), STR_KEY(preset), STR_KEY(synth_config), STR_KEY(val), STR_KEY(val_pairs),
+    STR_KEY(run),
+    NUM_KEY(width, KEY_INT), NUM_KEY(blocks, KEY_INT), NUM_KEY(depth, KEY_INT), NUM_KEY(patch, KEY_INT),
+    NUM_KEY(batch, KEY_INT), NUM_KEY(steps, KEY_LONG), NUM_KEY(lr, KEY_DBL), NUM_KEY(min_lr, KEY_DBL),
+    NUM_KEY(weight_decay, KEY_DBL), NUM_KEY(clip, KEY_DBL), NUM_KEY(ema_decay, KEY_DBL),
+    NUM_KEY(warmup, KEY_LONG), STR_KEY(loss), NUM_KEY(freq_weight, KEY_DBL), STR_KEY(vgg), STR_KEY(vgg_layer),
+    NUM_KEY(perceptual_weight, KEY_DBL), NUM_KEY(seed, KEY_I64),
+    NUM_KEY(workers, KEY_INT), STR_KEY(optimizer), STR_KEY(model_dtype), NUM_KEY(checkpoint_seconds, KEY_DBL),
+    NUM_KEY(val_every, KEY_LONG), NUM_KEY(val_patch, KEY_INT), NUM_KEY(prefetch, KEY_INT),
+};
+#define NKEYS (sizeof config_keys / sizeof *config_keys)
+
+void ub__train_config_default(ub__train_config *c) {
+    memset(c, 0, sizeof *c);
+    snprintf(c->preset, sizeof c->preset, "gaussian");
+    snprintf(c->run, sizeof c->run, "run");
+    snprintf(c->loss, sizeof c->loss, "l1");
+    snprintf(c->optimizer, sizeof c->optimizer, "adamw");
+    snprintf(c->model_dtype, sizeof c->model_dtype, "F32");
+    c->width = 32, c->blocks = 2, c->depth = 2, c->patch = 64, c->batch = 4;
+    c->steps = 1000, c->warmup = 100;
+    c->lr = 2e-4, c->min_lr = 1e-6, c->weight_decay = 1e-4, c->clip = 1.0, c->ema_decay = 0.999;
+    c->freq_weight = 0.1, c->perceptual_weight = 0.01, c->seed = 1, c->workers = 0;
+    c->checkpoint_seconds = 300, c->val_every = 100, c->val_patch = 128;
+}
+
+static ub_status apply_key(ub_ctx *ctx, const char *name, const config_key *k, json_t *v, ub__train_config *c) {
+    char *field = (char *)c + k->offset;
+    switch (k->kind) {
+    case KEY_STR:
+        if (!json_is_string(v)) return ub__fail(ctx, UB_ERR_INVALID, "%s: key '%s' must be a string", name, k->name);
+        if (strlen(json_string_value(v)) >= k->size)
+            return ub__fail(ctx, UB_ERR_INVALID, "%s: key '%s' is too long", name, k->name);
+        snprintf(field, k->size, "%s", json_string_value(v));
+        return UB_OK;
+    case KEY_DBL:
+        if (!json_is_number(v)) return ub__fail(ctx, UB_ERR_INVALID, "%s: key '%s' must be a number", name, k->name);
+        *(double *)field = json_number_value(v);
+        return UB_OK;
+    default: break;
+    }
+    if (!json_is_integer(v)) return ub__fail(ctx, UB_ERR_INVALID, "%s: key '%s' must be an integer", name, k->name);
+    json_int_t x = json_integer_value(v);
+    if (k->kind == KEY_I64) *(int64_t *)field = (int64_t)x;
+    else if (k->kind == KEY_LONG) *(long *)field = (long)x;
+    else if (x < -1000000000 || x > 1000000000)
+        return ub__fail(ctx, UB_ERR_INVALID, "%s: key '%s' is out of range", name, k->name);
+    else *(int *)field = (int)x;
+    return UB_OK;
+}
+
+ub_status ub__train_config_from_json(ub_ctx *ctx, const char *text, const char *name, ub__train_config *c) {
+    json_error_t err;
+    json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &err);
+    if (!root) return ub__fail(ctx, UB_ERR_FORMAT, "%s: line %d: %s", name, err.line, err.text);
+    ub_status st = UB_OK;
+    if (!json_is_object(root)) st = ub__fail(ctx, UB_ERR_FORMAT, "%s: not a JSON object", name);
+    const char *key;
+    json_t *v;
+    json_object_foreach(root, key, v) {
+        if (st) break;
+        size_t i = 0;
+        while (i < NKEYS && strcmp(config_keys[i].name, key) != 0) i++;
+        st = i == NKEYS ? ub__fail(ctx, UB_ERR_INVALID, "%s: unknown key '%s'", name, key)
+                        : apply_key(ctx, name, &config_keys[i], v, c);
+    }
+    json_decref(root);
+    return st;
+}
+
+char *ub__train_config_to_json(const ub__train_config *c) {
+    json_t *root = json_object();
+    for (size_t i = 0; root && i < NKEYS; i++) {
+        const config_key *k = &config_keys[i];
+        const char *field = (const char *)c + k->offset;
+        json_t *v = k->kind == KEY_STR    ? json_string(field)
+                    : k->kind == KEY_DBL  ? json_real(*(const double *)field)
+                    : k->kind == KEY_I64  ? json_integer(*(const int64_t *)field)
+                    : k->kind == KEY_LONG ? json_integer(*(const long *)field)
+                                          : json_integer(*(const int *)field);
+        if (!v || json_object_set_new(root, k->name, v) != 0) {
+            json_decref(root);
+            return NULL;
+        }
+    }
+    char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) : NULL;
+    json_decref(root);
+    return text;
+}
+
+ub_status ub__train_config_check(ub_ctx *ctx, const ub__train_config *c) {
+    const char *bad = NULL;
+    if (!c->data[0]) bad = "data (no folder given)";
+    else if (!c->run[0]) bad = "run (no folder given)";
+    else if (!c->synth_config[0] && !c->preset[0]) bad = "preset";
+    else if (c->patch < 8 || c->patch > 4096) bad = "patch (8..4096)";
+    else if (c->batch < 1 || c->batch > 4096) bad = "batch (1..4096)";
+    else if (c->steps < 1) bad = "steps (>= 1)";
+    else if (c->warmup < 0) bad = "warmup (>= 0)";
+    else if (!(c->lr > 0) || !isfinite(c->lr)) bad = "lr (> 0)";
+    else if (!(c->min_lr >= 0) || c->min_lr > c->lr) bad = "min_lr (0..lr)";
+    else if (!(c->weight_decay >= 0) || !isfinite(c->weight_decay)) bad = "weight_decay (>= 0)";
+    else if (!(c->clip >= 0) || !isfinite(c->clip)) bad = "clip (>= 0, 0 = off)";
+    else if (!(c->ema_decay >= 0 && c->ema_decay < 1)) bad = "ema_decay ([0, 1))";
+    else if (strcmp(c->loss, "l1") != 0 && strcmp(c->loss, "charbonnier") != 0) bad = "loss (l1 or charbonnier)";
+    else if (strcmp(c->optimizer, "adamw") != 0 && strcmp(c->optimizer, "adam") != 0) bad = "optimizer (adamw or adam)";
+    else if (strcmp(c->model_dtype, "F32") != 0 && strcmp(c->model_dtype, "F16") != 0 &&
+             strcmp(c->model_dtype, "BF16") != 0)
+        bad = "model_dtype (F32, F16 or BF16)";
+    else if (!(c->freq_weight >= 0) || !isfinite(c->freq_weight)) bad = "freq_weight (>= 0)";
+    else if (!(c->perceptual_weight >= 0) || !isfinite(c->perceptual_weight)) bad = "perceptual_weight (>= 0)";
+    else if (c->seed < 0) bad = "seed (>= 0)";
+    else if (c->workers < 0 || c->workers > 1024) bad = "workers (0..1024)";
+    else if (!(c->checkpoint_seconds >= 0)) bad = "checkpoint_seconds (>= 0)";
+    else if (c->val_every < 1) bad = "val_every (>= 1)";
+    else if (c->prefetch != 0 && c->prefetch != 1) bad = "prefetch (0 or 1)";
+    else if (c->val_patch < 16 || c->val_patch > 4096) bad = "val_patch (16..4096)";
+    if (bad) return ub__fail(ctx, UB_ERR_INVALID, "training config: bad %s", bad);
+    ub__rbnet_config arch;
+    ub__rbnet_config_default(&arch);
+    arch.width = c->width, arch.blocks = c->blocks, arch.mid_blocks = c->blocks, arch.depth = c->depth;
+    if (ub__rbnet_config_check(ctx, &arch)) return UB_ERR_INVALID;
+    if (c->patch % (1 << c->depth) != 0)
+        return ub__fail(ctx, UB_ERR_INVALID, "training config: patch %d is not a multiple of 2^depth = %d", c->patch,
+                        1 << c->depth);
+    return UB_OK;
+}
+
+/* ---- the run ---- */
+
+/* A validation set: n pairs of crops (val_patch square), the blurred planar RGB, the sharp as images;
+   the last metrics of the EMA model's outputs and those of the blurred inputs. */
+typedef struct val_set {
+    int n;
+    float *blurred;
+    ub_image **sharp;
+    double psnr, ssim, input_psnr, input_ssim;
+} val_set;
+
+struct ub__train {
+    ub_ctx *ctx;
+    ub__train_config cfg;
+    char *synth_json;
+    ub__dataset *ds;
+    ub__sampler *sampler;
+    /* prefetching (cfg.prefetch): a thread makes the next step's batch into next_* while the network runs;
+       the sampler then reports into its own context, data_ctx, since two threads cannot share one */
+    ub_ctx *data_ctx;
+    float *next_blurred, *next_sharp;
+    pthread_t thread;
+    int pending; /* the thread runs (or ran and was not joined yet) */
+    long pending_step;
+    ub_status pending_status;
+    ub__rbnet_config arch;
+    ub__param_table table;
+    ub__graph graph;
+    ub__fast_net *net;
+    ub__vgg *vgg; /* the perceptual loss's network, or NULL */
+    float *params, *grads, *m, *v, *ema;
+    float *blurred, *sharp, *output, *doutput; /* batch x 3 x patch x patch each */
+    size_t batch_floats;
+    long step; /* updates done */
+    FILE *log;
+    val_set vs[2]; /* validation: 0 synthetic (cfg.val), 1 real pairs (cfg.val_pairs) */
+    ub_image *val_out;
+    ub__graph val_graph;
+    ub__fast_net *val_net;
+    double start_time, last_checkpoint;
+    long start_step;
+    int diverged; /* a non-finite loss, gradient norm or state stopped the run */
+    long steps_timed;
+    double data_seconds, step_seconds;
+};
+
+static ub_status join_prefetch(ub__train *t);
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static char *read_text_file(ub_ctx *ctx, const char *path) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        ub__fail(ctx, UB_ERR_IO, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        len += fread(buf + len, 1, cap - 1 - len, fp);
+        if (len < cap - 1) break;
+        char *bigger = cap < ((size_t)64 << 20) ? realloc(buf, cap * 2) : NULL;
+        if (!bigger) free(buf);
+        buf = bigger, cap *= 2;
+    }
+    int failed = ferror(fp);
+    fclose(fp);
+    if (!buf || failed) {
+        ub_status st = buf ? UB_ERR_IO : UB_ERR_NOMEM;
+        free(buf);
+        ub__fail(ctx, st, "%s: cannot read (or larger than 64 MB)", path);
+        return NULL;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+/* The synthesis config as JSON text: the file's, or {"preset": P}. */
+static char *synth_text(ub_ctx *ctx, const ub__train_config *c) {
+    if (c->synth_config[0]) return read_text_file(ctx, c->synth_config);
+    json_t *o = json_pack("{s:s}", "preset", c->preset);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!text) ub__fail(ctx, UB_ERR_NOMEM, "training: out of memory");
+    return text;
+}
+
+/* FNV-1a, 64-bit: the config hash recorded in checkpoints (for people; resume compares the keys). */
+static uint64_t fnv1a(uint64_t h, const char *s) {
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return (h ^ 0xff) * 0x100000001b3ull; /* a separator, so that ("ab","c") != ("a","bc") */
+}
+
+/* The keys a resumed run must match, as (name, value) strings. */
+typedef struct key_values {
+    char name[12][16];
+    char value[12][UB__TRAIN_PATH_MAX];
+    int count;
+} key_values;
+
+static void add_kv(key_values *kv, const char *name, const char *fmt, long long x, const char *s) {
+    snprintf(kv->name[kv->count], sizeof kv->name[0], "%s", name);
+    if (s) snprintf(kv->value[kv->count], sizeof kv->value[0], "%s", s);
+    else snprintf(kv->value[kv->count], sizeof kv->value[0], fmt, x);
+    kv->count++;
+}
+
+/* Architecture first, then data and synthesis; the synthesis is its JSON text's hash. */
+static void resume_keys(const ub__train *t, key_values *kv) {
+    kv->count = 0;
+    const ub__rbnet_config *a = &t->arch;
+    add_kv(kv, "width", "%lld", a->width, NULL);
+    add_kv(kv, "blocks", "%lld", a->blocks, NULL);
+    add_kv(kv, "mid_blocks", "%lld", a->mid_blocks, NULL);
+    add_kv(kv, "depth", "%lld", a->depth, NULL);
+    add_kv(kv, "se_reduction", "%lld", a->se_reduction, NULL);
+    add_kv(kv, "sa_kernel", "%lld", a->sa_kernel, NULL);
+    add_kv(kv, "data", NULL, 0, t->cfg.data);
+    add_kv(kv, "ids", NULL, 0, t->cfg.ids);
+    char hash[24];
+    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)fnv1a(0xcbf29ce484222325ull, t->synth_json));
+    add_kv(kv, "synth", NULL, 0, hash);
+    add_kv(kv, "patch", "%lld", t->cfg.patch, NULL);
+    add_kv(kv, "batch", "%lld", t->cfg.batch, NULL);
+    add_kv(kv, "seed", "%lld", (long long)t->cfg.seed, NULL);
+}
+
+static uint64_t config_hash(const key_values *kv) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (int i = 0; i < kv->count; i++) h = fnv1a(fnv1a(h, kv->name[i]), kv->value[i]);
+    return h;
+}
+
+/* mkdir -p */
+static ub_status make_folder(ub_ctx *ctx, const char *path) {
+    char buf[UB__TRAIN_PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1;; p++) {
+        char saved = *p;
+        if (saved != '/' && saved != '\0') continue;
+        *p = '\0';
+        struct stat sb;
+        if (stat(buf, &sb) != 0 && mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return ub__fail(ctx, UB_ERR_IO, "%s: cannot create: %s", buf, strerror(errno));
+        *p = saved;
+        if (!saved) break;
+    }
+    return UB_OK;
+}
+
+static void run_path(const ub__train *t, const char *file, char *out, size_t size) {
+    snprintf(out, size, "%s/%s", t->cfg.run, file);
+}
+
+static ub_status alloc_floats(ub_ctx *ctx, size_t n, float **out) {
+    *out = ub__calloc(n, sizeof(float));
+    return *out ? UB_OK : ub__fail(ctx, UB_ERR_NOMEM, "training: out of memory (%zu floats)", n);
+}
+
+static ub_status open_data(ub__train *t) {
+    char list[UB__TRAIN_PATH_MAX];
+    snprintf(list, sizeof list, "%s", t->cfg.data);
+    const char *folders[MAX_FOLDERS];
+    int n = 0;
+    for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (n == MAX_FOLDERS) return ub__fail(t->ctx, UB_ERR_INVALID, "training: more than %d data folders", n);
+        folders[n++] = tok;
+    }
+    if (n == 0) return ub__fail(t->ctx, UB_ERR_INVALID, "training: no data folder");
+    ub_status st = ub__dataset_open(t->ctx, folders, n, t->cfg.ids[0] ? t->cfg.ids : NULL, t->cfg.patch, &t->ds);
+    if (st) return st;
+    const char *name = t->cfg.synth_config[0] ? t->cfg.synth_config : t->cfg.preset;
+    if (!t->cfg.prefetch) return ub__sampler_create(t->ctx, t->synth_json, name, t->cfg.workers, &t->sampler);
+    ub_settings set;
+    ub_default_settings(&set);
+    set.threads = ub_ctx_threads(t->ctx), set.max_pixels = ub_ctx_max_pixels(t->ctx);
+    st = ub_ctx_create(&t->data_ctx, &set);
+    if (st) return ub__fail(t->ctx, st, "training: cannot make the data context");
+    st = ub__sampler_create(t->data_ctx, t->synth_json, name, t->cfg.workers, &t->sampler);
+    if (!st) st = alloc_floats(t->ctx, t->batch_floats, &t->next_blurred);
+    if (!st) st = alloc_floats(t->ctx, t->batch_floats, &t->next_sharp);
+    return st == UB_ERR_NOMEM || !st ? st : ub__fail(t->ctx, st, "%s", ub_last_error(t->data_ctx));
+}
+
+static ub_status open_network(ub__train *t) {
+    ub_ctx *ctx = t->ctx;
+    ub__rbnet_config_default(&t->arch);
+    t->arch.width = t->cfg.width, t->arch.blocks = t->cfg.blocks, t->arch.mid_blocks = t->cfg.blocks;
+    t->arch.depth = t->cfg.depth;
+    ub_status st = ub__rbnet_params(ctx, &t->arch, &t->table);
+    if (!st) st = ub__rbnet_graph(ctx, &t->arch, &t->table, t->cfg.batch, t->cfg.patch, t->cfg.patch, &t->graph);
+    if (!st) st = ub__fast_net_create(ctx, &t->graph, &t->table, 1, &t->net);
+    if (!st && t->cfg.vgg[0]) {
+        st = ub__vgg_open(ctx, t->cfg.vgg, t->cfg.vgg_layer[0] ? t->cfg.vgg_layer : NULL, &t->vgg);
+        int fc, fh, fw;
+        if (!st && !ub__vgg_feature_shape(t->vgg, t->cfg.patch, t->cfg.patch, &fc, &fh, &fw))
+            st = ub__fail(ctx, UB_ERR_INVALID, "training: patch %d is too small for VGG layer %s", t->cfg.patch,
+                          t->vgg->layer);
+    }
+    size_t n = t->table.total;
+    float **state[] = {&t->params, &t->grads, &t->m, &t->v, &t->ema};
+    for (size_t i = 0; !st && i < sizeof state / sizeof *state; i++) st = alloc_floats(ctx, n, state[i]);
+    if (!st && !ub__mul3_size((size_t)t->cfg.batch * 3, (size_t)t->cfg.patch, (size_t)t->cfg.patch, &t->batch_floats))
+        st = ub__fail(ctx, UB_ERR_LIMIT, "training: batch too large");
+    float **bufs[] = {&t->blurred, &t->sharp, &t->output, &t->doutput};
+    for (size_t i = 0; !st && i < sizeof bufs / sizeof *bufs; i++) st = alloc_floats(ctx, t->batch_floats, bufs[i]);
+    if (st) return st;
+    ub_rng rng;
+    ub_rng_seed(&rng, ub_rng_derive((uint64_t)t->cfg.seed, 0, INIT_STREAM));
+    ub__rbnet_init(&t->table, &rng, t->params);
+    memcpy(t->ema, t->params, n * sizeof(float));
+    return UB_OK;
+}
+
+/* ---- validation ---- */
+
+/* Copies an image's colour planes into 3 planar RGB planes (grey repeated). */
+static void to_rgb(const ub_image *img, float *out) {
+    size_t plane = (size_t)img->width * (size_t)img->height;
+    for (int c = 0; c < 3; c++)
+        memcpy(out + c * plane, ub_image_plane(img, ub_image_colour_channels(img) == 3 ? c : 0), plane * sizeof(float));
+}
+
+static ub_status rgb_image(ub_ctx *ctx, int size, const float *rgb, ub_image **out) {
+    ub_status st = ub_image_create(ctx, out, size, size, 3);
+    if (!st) memcpy((*out)->data, rgb, (size_t)3 * size * size * sizeof(float));
+    return st;
+}
+
+/* Mean PSNR and SSIM over a set's images of the 3 x vp x vp crops in `imgs` (vs->n of them). */
+static ub_status val_metrics(ub__train *t, const val_set *vs, const float *imgs, double *psnr, double *ssim) {
+    size_t floats = (size_t)3 * t->cfg.val_patch * t->cfg.val_patch;
+    ub_metrics_options opts = {0, 0};
+    double sp = 0, ss = 0;
+    for (int i = 0; i < vs->n; i++) {
+        memcpy(t->val_out->data, imgs + i * floats, floats * sizeof(float));
+        ub_metrics m;
+        ub_status st = ub_metrics_compute(t->ctx, vs->sharp[i], t->val_out, &opts, &m);
+        if (st) return st;
+        sp += isfinite(m.psnr) ? m.psnr : 100.0, ss += m.ssim;
+    }
+    *psnr = sp / vs->n, *ssim = ss / vs->n;
+    return UB_OK;
+}
+
+/* Stores pair i of a set: its blurred crop (planar RGB) and its sharp crop as an image. */
+static ub_status store_pair(ub__train *t, val_set *vs, int i, const ub_image *blurred, const ub_image *sharp) {
+    int vp = t->cfg.val_patch;
+    to_rgb(blurred, vs->blurred + (size_t)i * 3 * vp * vp);
+    float *rgb = ub__alloc((size_t)3 * vp * vp * sizeof(float));
+    if (!rgb) return ub__fail(t->ctx, UB_ERR_NOMEM, "training: out of memory");
+    to_rgb(sharp, rgb);
+    ub_status st = rgb_image(t->ctx, vp, rgb, &vs->sharp[i]);
+    ub__free(rgb);
+    return st;
+}
+
+static ub_status alloc_set(ub__train *t, val_set *vs, int n) {
+    size_t floats = (size_t)3 * t->cfg.val_patch * t->cfg.val_patch;
+    ub_status st = alloc_floats(t->ctx, floats * (size_t)(n > 0 ? n : 1), &vs->blurred);
+    if (!st && !(vs->sharp = calloc((size_t)(n > 0 ? n : 1), sizeof *vs->sharp)))
+        st = ub__fail(t->ctx, UB_ERR_NOMEM, "training: out of memory");
+    return st;
+}
+
+static void free_set(val_set *vs) {
+    for (int i = 0; vs->sharp && i < vs->n; i++) ub_image_destroy(&vs->sharp[i]);
+    free(vs->sharp);
+    ub__free(vs->blurred);
+    memset(vs, 0, sizeof *vs);
+}
+
+static ub_status make_synthetic_pair(ub__train *t, ub__dataset *vds, ub_synth *synth, int i) {
+    ub_image *img = NULL;
+    ub_synth_sample s = {0};
+    int vp = t->cfg.val_patch;
+    ub_status st = ub_image_read(t->ctx, ub__dataset_name(vds, i), &img);
+    if (!st) {
+        ub_synth_inputs in = {img, NULL, NULL};
+        uint64_t seed = ub_rng_derive((uint64_t)t->cfg.seed, VAL_STREAM, (uint64_t)i);
+        st = ub_synth_crop(synth, &in, (img->width - vp) / 2, (img->height - vp) / 2, vp, seed, 1, &s);
+    }
+    if (!st) st = store_pair(t, &t->vs[0], i, s.blurred, s.sharp);
+    ub_synth_sample_free(&s);
+    ub_image_destroy(&img);
+    return st;
+}
+
+static ub_status open_synthetic_set(ub__train *t) {
+    ub_ctx *ctx = t->ctx;
+    ub__dataset *vds = NULL;
+    ub_synth *synth = NULL;
+    const char *folder = t->cfg.val;
+    ub_status st = ub__dataset_open(ctx, &folder, 1, NULL, t->cfg.val_patch, &vds);
+    if (!st) st = ub_synth_create_json(ctx, t->synth_json, "validation synthesis", &synth);
+    int n = st ? 0 : ub__dataset_count(vds);
+    if (!st) st = alloc_set(t, &t->vs[0], n);
+    for (int i = 0; !st && i < n; i++) {
+        st = make_synthetic_pair(t, vds, synth, i);
+        t->vs[0].n = i + 1; /* counts a failed pair too: free_set accepts its NULL image */
+    }
+    ub_synth_destroy(&synth);
+    ub__dataset_close(&vds);
+    return st;
+}
+
+/* The centred vp x vp crop of an image. */
+static ub_status centre_crop(ub_ctx *ctx, const ub_image *img, int vp, ub_image **out) {
+    ub_status st = ub_image_create(ctx, out, vp, vp, img->channels);
+    int64_t x0 = (img->width - vp) / 2, y0 = (img->height - vp) / 2;
+    for (int c = 0; !st && c < img->channels; c++)
+        for (int y = 0; y < vp; y++)
+            memcpy(ub_image_plane(*out, c) + (size_t)y * vp, ub_image_plane(img, c) + (y0 + y) * img->width + x0,
+                   (size_t)vp * sizeof(float));
+    return st;
+}
+
+static ub_status make_real_pair(ub__train *t, const char *blur_path, const char *sharp_path, int i) {
+    ub_image *blur = NULL, *sharp = NULL, *bc = NULL, *sc = NULL;
+    int vp = t->cfg.val_patch;
+    ub_status st = ub_image_read(t->ctx, blur_path, &blur);
+    if (!st) st = ub_image_read(t->ctx, sharp_path, &sharp);
+    if (!st && (blur->width != sharp->width || blur->height != sharp->height))
+        st = ub__fail(t->ctx, UB_ERR_MISMATCH, "%s: %lldx%lld, but its sharp pair %s is %lldx%lld", blur_path,
+                      (long long)blur->width, (long long)blur->height, sharp_path, (long long)sharp->width,
+                      (long long)sharp->height);
+    if (!st && (blur->width < vp || blur->height < vp))
+        st = ub__fail(t->ctx, UB_ERR_INVALID, "%s: smaller than the validation patch %d", blur_path, vp);
+    if (!st) st = centre_crop(t->ctx, blur, vp, &bc);
+    if (!st) st = centre_crop(t->ctx, sharp, vp, &sc);
+    if (!st) st = store_pair(t, &t->vs[1], i, bc, sc);
+    ub_image_destroy(&blur), ub_image_destroy(&sharp), ub_image_destroy(&bc), ub_image_destroy(&sc);
+    return st;
+}
+
+/* The sharp partner of a blurred image's path: its last "blur" replaced by "sharp" (GoPro's blur/ and
+   sharp/ folders; NAME_blur1.png and NAME_sharp1.png), when that file exists. */
+static int sharp_partner(const char *path, char *out, size_t size) {
+    const char *at = NULL;
+    for (const char *p = strstr(path, "blur"); p; p = strstr(p + 1, "blur")) at = p;
+    if (!at) return 0;
+    int len = snprintf(out, size, "%.*s%s%s", (int)(at - path), path, "sharp", at + 4);
+    struct stat sb;
+    return len > 0 && (size_t)len < size && stat(out, &sb) == 0;
+}
+
+static ub_status open_real_set(ub__train *t) {
+    ub_ctx *ctx = t->ctx;
+    ub__dataset *ds = NULL;
+    const char *folder = t->cfg.val_pairs;
+    ub_status st = ub__dataset_open(ctx, &folder, 1, NULL, t->cfg.val_patch, &ds);
+    int n = st ? 0 : ub__dataset_count(ds);
+    if (!st) st = alloc_set(t, &t->vs[1], n);
+    char partner[UB__TRAIN_PATH_MAX + 8];
+    for (int i = 0; !st && i < n; i++) {
+        if (!sharp_partner(ub__dataset_name(ds, i), partner, sizeof partner)) continue;
+        st = make_real_pair(t, ub__dataset_name(ds, i), partner, t->vs[1].n);
+        t->vs[1].n++;
+    }
+    ub__dataset_close(&ds);
+    if (!st && t->vs[1].n == 0)
+        st = ub__fail(ctx, UB_ERR_INVALID, "%s: no blurred/sharp pair (names with 'blur' whose 'sharp' twin exists)",
+                      folder);
+    return st;
+}
+
+static ub_status open_validation(ub__train *t) {
+    if (!t->cfg.val[0] && !t->cfg.val_pairs[0]) return UB_OK;
+    ub_ctx *ctx = t->ctx;
+    int vp = t->cfg.val_patch;
+    ub_status st = t->cfg.val[0] ? open_synthetic_set(t) : UB_OK;
+    if (!st && t->cfg.val_pairs[0]) st = open_real_set(t);
+    if (!st) st = ub_image_create(ctx, &t->val_out, vp, vp, 3);
+    if (!st) st = ub__rbnet_graph(ctx, &t->arch, &t->table, 1, vp, vp, &t->val_graph);
+    if (!st) st = ub__fast_net_create(ctx, &t->val_graph, &t->table, 0, &t->val_net);
+    for (int k = 0; !st && k < 2; k++)
+        if (t->vs[k].n > 0)
+            st = val_metrics(t, &t->vs[k], t->vs[k].blurred, &t->vs[k].input_psnr, &t->vs[k].input_ssim);
+    return st;
+}
+
+/* Runs the EMA weights on every crop of a set. */
+static ub_status validate_set(ub__train *t, val_set *vs) {
+    size_t floats = (size_t)3 * t->cfg.val_patch * t->cfg.val_patch;
+    float *outs = NULL;
+    ub_status st = alloc_floats(t->ctx, floats * (size_t)vs->n, &outs);
+    for (int i = 0; !st && i < vs->n; i++) {
+        float *o = outs + i * floats;
+        st = ub__fast_forward(t->val_net, t->ema, vs->blurred + i * floats, o);
+        for (size_t k = 0; !st && k < floats; k++) o[k] = o[k] < 0 ? 0 : o[k] > 1 ? 1 : o[k];
+    }
+    if (!st) st = val_metrics(t, vs, outs, &vs->psnr, &vs->ssim);
+    ub__free(outs);
+    return st;
+}
+
+static ub_status validate(ub__train *t) {
+    ub_status st = UB_OK;
+    for (int k = 0; !st && k < 2; k++)
+        if (t->vs[k].n > 0) st = validate_set(t, &t->vs[k]);
+    return st;
+}
+
+/* ---- checkpoints ---- */
+
+static int all_finite(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
+static ub_status write_checkpoint(ub__train *t) {
+    ub_ctx *ctx = t->ctx;
+    char path[UB__TRAIN_PATH_MAX + 32];
+    run_path(t, "checkpoint.safetensors", path, sizeof path);
+    ub__st_writer *w = ub__st_writer_create(ctx);
+    if (!w) return ub__fail(ctx, UB_ERR_NOMEM, "%s: out of memory", path);
+    int64_t shape[1] = {(int64_t)t->table.total};
+    const char *names[] = {"params", "adam.m", "adam.v", "ema"};
+    const float *data[] = {t->params, t->m, t->v, t->ema};
+    ub_status st = UB_OK;
+    for (int i = 0; !st && i < 4; i++) st = ub__st_writer_add(ctx, w, names[i], "F32", 1, shape, data[i]);
+    key_values kv;
+    resume_keys(t, &kv);
+    char buf[32];
+    snprintf(buf, sizeof buf, "%ld", t->step);
+    if (!st) st = ub__st_writer_meta(ctx, w, "step", buf);
+    snprintf(buf, sizeof buf, "%016llx", (unsigned long long)config_hash(&kv));
+    if (!st) st = ub__st_writer_meta(ctx, w, "config_hash", buf);
+    for (int i = 0; !st && i < kv.count; i++) st = ub__st_writer_meta(ctx, w, kv.name[i], kv.value[i]);
+    if (!st) st = ub__st_writer_save(ctx, w, path);
+    ub__st_writer_destroy(&w);
+    return st;
+}
+
+static ub_status write_model(ub__train *t) {
+    char path[UB__TRAIN_PATH_MAX + 32];
+    run_path(t, "model.safetensors", path, sizeof path);
+    ub_model m = {t->ctx, t->arch, t->table, t->ema};
+    return ub_model_save(t->ctx, &m, path, t->cfg.model_dtype);
+}
+
+static ub_status write_curve(ub__train *t) {
+    char log_path[UB__TRAIN_PATH_MAX + 32], svg_path[UB__TRAIN_PATH_MAX + 32];
+    run_path(t, "log.csv", log_path, sizeof log_path);
+    run_path(t, "curve.svg", svg_path, sizeof svg_path);
+    if (fflush(t->log) != 0) return ub__fail(t->ctx, UB_ERR_IO, "%s: cannot write", log_path);
+    char *text = read_text_file(t->ctx, log_path);
+    if (!text) return UB_ERR_IO;
+    ub_status st = ub__train_curve_svg(t->ctx, text, svg_path);
+    free(text);
+    return st;
+}
+
+ub_status ub__train_save(ub__train *t) {
+    size_t n = t->table.total;
+    t->diverged = !all_finite(t->params, n) || !all_finite(t->ema, n) || !all_finite(t->m, n) || !all_finite(t->v, n);
+    if (t->diverged)
+        return ub__fail(t->ctx, UB_ERR_INVALID, "step %ld: the weights are not finite; not saved", t->step);
+    ub_status st = write_checkpoint(t);
+    if (!st) st = write_model(t);
+    if (!st && t->log) st = write_curve(t);
+    t->last_checkpoint = now_seconds();
+    return st;
+}
+
+/* Restores the state of checkpoint.safetensors after checking its keys against this run's. */
+static ub_status load_checkpoint(ub__train *t) {
+    ub_ctx *ctx = t->ctx;
+    char path[UB__TRAIN_PATH_MAX + 32];
+    run_path(t, "checkpoint.safetensors", path, sizeof path);
+    ub__safetensors *st = NULL;
+    ub_status s = ub__st_open(ctx, path, &st);
+    if (s) return s;
+    key_values kv;
+    resume_keys(t, &kv);
+    for (int i = 0; !s && i < kv.count; i++) {
+        const char *had = ub__st_meta(st, kv.name[i]);
+        if (!had || strcmp(had, kv.value[i]) != 0)
+            s = ub__fail(ctx, UB_ERR_MISMATCH, "%s: %s is %s in the checkpoint, %s in this run; refusing to resume",
+                         path, kv.name[i], had ? had : "(absent)", kv.value[i]);
+    }
+    const char *step = s ? NULL : ub__st_meta(st, "step");
+    char *end = NULL;
+    long done = step ? strtol(step, &end, 10) : -1;
+    if (!s && (!step || *end || done < 0)) s = ub__fail(ctx, UB_ERR_FORMAT, "%s: no valid 'step' metadata", path);
+    int64_t shape[1] = {(int64_t)t->table.total};
+    const char *names[] = {"params", "adam.m", "adam.v", "ema"};
+    float *data[] = {t->params, t->m, t->v, t->ema};
+    for (int i = 0; !s && i < 4; i++) s = ub__st_read_f32(ctx, st, names[i], 1, shape, data[i]);
+    ub__st_close(&st);
+    if (!s) t->step = done;
+    return s;
+}
+
+/* ---- opening ---- */
+
+/* A resumed run's log keeps the header and the rows up to the checkpoint's step: rows written after it
+   (by a run killed before its next checkpoint) are dropped, since the resumed run redoes those steps. */
+static ub_status trim_log(ub__train *t, const char *path) {
+    struct stat sb;
+    if (stat(path, &sb) != 0) return UB_OK;
+    char *text = read_text_file(t->ctx, path);
+    if (!text) return UB_ERR_IO;
+    size_t kept = 0;
+    for (char *line = text; *line;) {
+        char *eol = strchr(line, '\n');
+        size_t len = eol ? (size_t)(eol - line) + 1 : strlen(line);
+        char *end;
+        long step = strtol(line, &end, 10);
+        int header = line == text, row = end != line && *end == ',';
+        if (header || (row && step <= t->step)) memmove(text + kept, line, len), kept += len;
+        line += len;
+    }
+    ub_status st = ub_write_file_atomic(t->ctx, path, text, kept);
+    free(text);
+    return st;
+}
+
+static ub_status open_log(ub__train *t, int resume) {
+    char path[UB__TRAIN_PATH_MAX + 32];
+    run_path(t, "log.csv", path, sizeof path);
+    if (resume) {
+        ub_status st = trim_log(t, path);
+        if (st) return st;
+    }
+    t->log = fopen(path, resume ? "a" : "w");
+    if (!t->log) return ub__fail(t->ctx, UB_ERR_IO, "%s: %s", path, strerror(errno));
+    if (!resume) fprintf(t->log, "step,loss,lr,images_per_s,val_psnr,val_ssim,val_input_psnr,val_input_ssim,"
+                                "real_psnr,real_ssim,real_input_psnr,real_input_ssim\n");
+    return UB_OK;
+}
+
+static ub_status write_config(ub__train *t) {
+    char path[UB__TRAIN_PATH_MAX + 32];
+    run_path(t, "config.json", path, sizeof path);
+    char *text = ub__train_config_to_json(&t->cfg);
+    if (!text) return ub__fail(t->ctx, UB_ERR_NOMEM, "training: out of memory");
+    size_t len = strlen(text);
+    text[len] = '\n'; /* replaces the terminator: the file ends with a newline */
+    ub_status st = ub_write_file_atomic(t->ctx, path, text, len + 1);
+    free(text);
+    return st;
+}
+
+ub_status ub__train_open(ub_ctx *ctx, const ub__train_config *cfg, int resume, ub__train **out) {
+    if (!cfg || !out) return ub__fail(ctx, UB_ERR_INVALID, "training: NULL argument");
+    *out = NULL;
+    ub_status st = ub__train_config_check(ctx, cfg);
+    if (st) return st;
+    ub__train *t = calloc(1, sizeof *t);
+    if (!t) return ub__fail(ctx, UB_ERR_NOMEM, "training: out of memory");
+    t->ctx = ctx, t->cfg = *cfg;
+    for (int k = 0; k < 2; k++) t->vs[k].psnr = t->vs[k].ssim = t->vs[k].input_psnr = t->vs[k].input_ssim = NAN;
+    t->synth_json = synth_text(ctx, cfg);
+    st = t->synth_json ? UB_OK : UB_ERR_INVALID;
+    if (!st) st = open_network(t);
+    if (!st && resume) st = load_checkpoint(t);
+    if (!st) st = open_data(t);
+    if (!st) st = open_validation(t);
+    if (!st) st = make_folder(ctx, cfg->run);
+    if (!st) st = write_config(t);
+    if (!st) st = open_log(t, resume);
+    if (st) {
+        ub__train_close(&t);
+        return st;
+    }
+    t->start_time = t->last_checkpoint = now_seconds();
+    t->start_step = t->step;
+    *out = t;
+    return UB_OK;
+}
+
+void ub__train_close(ub__train **tp) {
+    if (!tp || !*tp) return;
+    ub__train *t = *tp;
+    if (t->log) fclose(t->log);
+    ub__fast_net_destroy(&t->val_net);
+    ub__graph_free(&t->val_graph);
+    free_set(&t->vs[0]), free_set(&t->vs[1]);
+    ub_image_destroy(&t->val_out);
+    float *bufs[] = {t->params, t->grads, t->m, t->v, t->ema, t->blurred, t->sharp, t->output, t->doutput};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) ub__free(bufs[i]);
+    ub__fast_net_destroy(&t->net);
+    ub__vgg_destroy(&t->vgg);
+    ub__graph_free(&t->graph);
+    ub__param_table_free(&t->table);
+    join_prefetch(t);
+    ub__sampler_destroy(&t->sampler);
+    ub_ctx_destroy(&t->data_ctx);
+    ub__free(t->next_blurred), ub__free(t->next_sharp);
+    ub__dataset_close(&t->ds);
+    free(t->synth_json);
+    free(t);
+    *tp = NULL;
+}
+
+/* ---- steps ---- */
+
+static void *prefetch_main(void *arg) {
+    ub__train *t = arg;
+    t->pending_status = ub__dataset_batch(t->sampler, t->ds, (uint64_t)t->cfg.seed, (uint64_t)t->pending_step,
+                                          t->cfg.batch, t->cfg.patch, t->next_blurred, t->next_sharp);
+    return NULL;
+}
+
+static ub_status start_prefetch(ub__train *t, long step) {
+    t->pending_step = step;
+    if (pthread_create(&t->thread, NULL, prefetch_main, t) != 0)
+        return ub__fail(t->ctx, UB_ERR_NOMEM, "training: cannot start the data thread");
+    t->pending = 1;
+    return UB_OK;
+}
+
+/* Waits for the data thread; its status (the error copied into the run's context). */
+static ub_status join_prefetch(ub__train *t) {
+    if (!t->pending) return UB_OK;
+    pthread_join(t->thread, NULL);
+    t->pending = 0;
+    ub_status st = t->pending_status;
+    return st ? ub__fail(t->ctx, st, "%s", ub_last_error(t->data_ctx)) : UB_OK;
+}
+
+static void swap_buffers(float **a, float **b) {
+    float *x = *a;
+    *a = *b, *b = x;
+}
+
+/* The batch of `step` into t->blurred, t->sharp: made now, or (prefetching) taken from the data thread,
+   which then starts on the next step's. The bytes are the same either way. */
+static ub_status make_batch(ub__train *t, long step) {
+    uint64_t seed = (uint64_t)t->cfg.seed;
+    if (!t->cfg.prefetch)
+        return ub__dataset_batch(t->sampler, t->ds, seed, (uint64_t)step, t->cfg.batch, t->cfg.patch, t->blurred,
+                                 t->sharp);
+    ub_status st;
+    if (t->pending && t->pending_step == step) {
+        st = join_prefetch(t);
+        swap_buffers(&t->blurred, &t->next_blurred), swap_buffers(&t->sharp, &t->next_sharp);
+    } else {
+        if (t->pending) pthread_join(t->thread, NULL), t->pending = 0; /* a batch of another step: unused */
+        st = ub__dataset_batch(t->sampler, t->ds, seed, (uint64_t)step, t->cfg.batch, t->cfg.patch, t->blurred,
+                               t->sharp);
+        if (st) st = ub__fail(t->ctx, st, "%s", ub_last_error(t->data_ctx));
+    }
+    if (!st && step < t->cfg.steps) st = start_prefetch(t, step + 1);
+    return st;
+}
+
+/* The loss of the current batch's output; its gradient w.r.t. the output into t->doutput. */
+static ub_status batch_loss(ub__train *t, double *loss) {
+    ub__loss_spec spec = {strcmp(t->cfg.loss, "charbonnier") == 0 ? UB__LOSS_CHARBONNIER : UB__LOSS_L1,
+                          UB__CHARBONNIER_EPS};
+    int n = t->cfg.batch, p = t->cfg.patch;
+    memset(t->doutput, 0, t->batch_floats * sizeof(float));
+    double pixel = 0, freq = 0;
+    ub_status st = ub__pixel_loss(t->ctx, &spec, n, 3, p, p, t->output, t->sharp, t->doutput, 1.0, &pixel);
+    if (!st && t->cfg.freq_weight > 0)
+        st = ub__frequency_loss(t->ctx, n, 3, p, p, t->output, t->sharp, t->doutput, t->cfg.freq_weight, &freq);
+    double perceptual = 0, pw = t->vgg ? t->cfg.perceptual_weight : 0;
+    if (!st && pw > 0)
+        st = ub__perceptual_loss(t->ctx, t->vgg, n, p, p, t->output, t->sharp, t->doutput, pw, &perceptual);
+    *loss = pixel + t->cfg.freq_weight * freq + pw * perceptual;
+    return st;
+}
+
+ub_status ub__train_step(ub__train *t, ub__train_stats *stats) {
+    ub_ctx *ctx = t->ctx;
+    double t0 = now_seconds();
+    long step = t->step + 1;
+    size_t n = t->table.total;
+    int threads = ub_ctx_threads(ctx);
+    ub_status st = make_batch(t, step);
+    double data_s = now_seconds() - t0;
+    if (!st) st = ub__fast_forward(t->net, t->params, t->blurred, t->output);
+    double loss = 0;
+    if (!st) st = batch_loss(t, &loss);
+    if (st) return st;
+    t->diverged = !isfinite(loss);
+    if (t->diverged)
+        return ub__fail(ctx, UB_ERR_INVALID, "step %ld: the loss is not finite (%g): stopped (learning rate too high?)",
+                        step, loss);
+    memset(t->grads, 0, n * sizeof(float));
+    st = ub__fast_backward(t->net, t->params, t->doutput, t->grads, NULL);
+    if (st) return st;
+    double norm = t->cfg.clip > 0 ? ub__clip_grad_norm(n, t->grads, t->cfg.clip, threads)
+                                  : ub__grad_norm(n, t->grads, threads);
+    t->diverged = !isfinite(norm);
+    if (t->diverged)
+        return ub__fail(ctx, UB_ERR_INVALID,
+                        "step %ld: the gradient norm is not finite (%g): stopped (learning rate too high?)", step,
+                        norm);
+    ub__lr_schedule sched = {t->cfg.lr, t->cfg.min_lr, t->cfg.warmup, t->cfg.steps};
+    double lr = ub__lr_at(&sched, step);
+    ub__adam_config adam;
+    ub__adam_config_default(&adam);
+    adam.weight_decay = t->cfg.weight_decay, adam.decoupled = strcmp(t->cfg.optimizer, "adam") != 0;
+    ub__adam_step(&adam, n, t->params, t->grads, t->m, t->v, step, lr, threads);
+    ub__ema_update(n, t->ema, t->params, ub__ema_decay_at(t->cfg.ema_decay, step - 1, 1), threads);
+    t->step = step;
+    double now = now_seconds();
+    t->steps_timed++, t->data_seconds += data_s, t->step_seconds += now - t0;
+    if (stats) {
+        memset(stats, 0, sizeof *stats);
+        stats->data_seconds = data_s, stats->step_seconds = now - t0;
+        stats->step = step, stats->steps = t->cfg.steps, stats->loss = loss, stats->lr = lr;
+        stats->images_per_s = t->cfg.batch / fmax(now - t0, 1e-9);
+        stats->seconds = now - t->start_time;
+        double per_step = stats->seconds / (double)(step - t->start_step);
+        stats->eta_seconds = per_step * (double)(t->cfg.steps - step);
+        stats->val_psnr = stats->val_ssim = stats->val_input_psnr = stats->val_input_ssim = NAN;
+        stats->real_psnr = stats->real_ssim = stats->real_input_psnr = stats->real_input_ssim = NAN;
+    }
+    return UB_OK;
+}
+
+static void log_row(ub__train *t, const ub__train_stats *s) {
+    if (!t->log) return;
+    fprintf(t->log, "%ld,%.9g,%.9g,%.4g", s->step, s->loss, s->lr, s->images_per_s);
+    const double v[8] = {s->val_psnr,  s->val_ssim,  s->val_input_psnr,  s->val_input_ssim,
+                         s->real_psnr, s->real_ssim, s->real_input_psnr, s->real_input_ssim};
+    for (int i = 0; i < 8; i++) {
+        if (s->validated && isfinite(v[i])) fprintf(t->log, ",%.6f", v[i]);
+        else fputc(',', t->log);
+    }
+    fputc('\n', t->log);
+}
+
+ub_status ub__train_run(ub__train *t, long stop_at, volatile sig_atomic_t *stop, ub__train_report_fn report,
+                        void *user, ub__train_outcome *outcome) {
+    long last = stop_at > 0 && stop_at < t->cfg.steps ? stop_at : t->cfg.steps;
+    int asked = 0;
+    ub_status st = UB_OK;
+    t->diverged = 0;
+    while (!st && !asked && t->step < last) {
+        ub__train_stats s;
+        if ((st = ub__train_step(t, &s)) != UB_OK) break;
+        if (t->vs[0].n + t->vs[1].n > 0 && (t->step % t->cfg.val_every == 0 || t->step == last)) {
+            if ((st = validate(t)) != UB_OK) break;
+            s.validated = 1;
+            const val_set *a = &t->vs[0], *b = &t->vs[1];
+            s.val_psnr = a->psnr, s.val_ssim = a->ssim;
+            s.val_input_psnr = a->input_psnr, s.val_input_ssim = a->input_ssim;
+            s.real_psnr = b->psnr, s.real_ssim = b->ssim;
+            s.real_input_psnr = b->input_psnr, s.real_input_ssim = b->input_ssim;
+        }
+        asked = stop && *stop;
+        /* the last step's and a stop's checkpoint come after the loop */
+        if (!asked && t->step < last && now_seconds() - t->last_checkpoint >= t->cfg.checkpoint_seconds) {
+            if ((st = ub__train_save(t)) != UB_OK) break;
+            s.checkpointed = 1;
+        }
+        log_row(t, &s);
+        if ((report && report(user, &s) != 0) || (stop && *stop)) asked = 1;
+    }
+    if (!st) st = ub__train_save(t);
+    if (outcome)
+        *outcome = t->diverged ? UB__TRAIN_DIVERGED : asked && t->step < last ? UB__TRAIN_STOPPED : UB__TRAIN_DONE;
+    return st;
+}
+
+long ub__train_steps_done(const ub__train *t) { return t->step; }
+size_t ub__train_param_count(const ub__train *t) { return t->table.total; }
+const float *ub__train_params(const ub__train *t) { return t->params; }
+const float *ub__train_ema(const ub__train *t) { return t->ema; }
+
+void ub__train_data_counts(const ub__train *t, int *images, int *skipped, int *val_images) {
+    if (images) *images = ub__dataset_count(t->ds);
+    if (skipped) *skipped = ub__dataset_skipped_count(t->ds);
+    if (val_images) *val_images = t->vs[0].n;
+}
+
+void ub__train_last_val(const ub__train *t, double *psnr, double *ssim, double *input_psnr, double *input_ssim) {
+    if (psnr) *psnr = t->vs[0].psnr;
+    if (ssim) *ssim = t->vs[0].ssim;
+    if (input_psnr) *input_psnr = t->vs[0].input_psnr;
+    if (input_ssim) *input_ssim = t->vs[0].input_ssim;
+}
+
+void ub__train_last_real_val(const ub__train *t, int *pairs, double *psnr, double *ssim, double *input_psnr,
+                             double *input_ssim) {
+    if (pairs) *pairs = t->vs[1].n;
+    if (psnr) *psnr = t->vs[1].psnr;
+    if (ssim) *ssim = t->vs[1].ssim;
+    if (input_psnr) *input_psnr = t->vs[1].input_psnr;
+    if (input_ssim) *input_ssim = t->vs[1].input_ssim;
+}
+
+void ub__train_timing(const ub__train *t, long *steps, double *data_seconds, double *step_seconds) {
+    if (steps) *steps = t->steps_timed;
+    if (data_seconds) *data_seconds = t->data_seconds;
+    if (step_seconds) *step_seconds = t->step_seconds;
+}
