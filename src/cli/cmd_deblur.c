@@ -5,7 +5,10 @@
    each output keeps its input's name, as PNG. A 16-bit input gives a 16-bit output;
    grey stays grey; alpha is carried. The model is --model M.safetensors, or
    the bundled one once a trained model ships (none does yet: the command
-   says so). */
+   says so). Images are run in tiles (--tile N, default 768) whose output
+   equals the whole image's, in memory that does not grow with the image
+   beyond the input and output themselves; the progress bar follows the
+   tiles of the current image. */
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,11 +30,12 @@ static void output_in_folder(char *buf, size_t size, const char *dir, const char
     snprintf(buf, size, "%s/%.*s.png", dir, stem, base);
 }
 
-static int deblur_one(ub_ctx *ctx, ub_model *m, const char *in, const char *out) {
+static int deblur_one(ub_ctx *ctx, ub_model *m, int tile, const char *in, const char *out) {
     ub_image *img = NULL, *sharp = NULL;
     int rc = 0;
     if (ub_image_read(ctx, in, &img) != UB_OK) return cli_fail_ctx(ctx);
-    if (ub_model_run(m, img, &sharp) != UB_OK) rc = cli_fail(EXIT_RUNTIME, "%s: %s", in, ub_last_error(ctx));
+    if (ub_model_run_tiled(m, img, tile, &sharp) != UB_OK)
+        rc = cli_fail(EXIT_RUNTIME, "%s: %s", in, ub_last_error(ctx));
     else if (ub_image_write(ctx, sharp, out, NULL) != UB_OK) rc = cli_fail_ctx(ctx);
     ub_image_destroy(&img);
     ub_image_destroy(&sharp);
@@ -44,7 +48,8 @@ int cmd_deblur(const cli_command *cmd, int argc, char **argv) {
     const cli_option opts[] = {
         {"output", 'o', OPT_STRING, &out, 0, 0, "OUT", "output image, or a folder for several inputs"},
         {"model", 0, OPT_STRING, &model_path, 0, 0, "M", "RBNet weights (.safetensors, PyTorch names)"},
-        {"tile", 0, OPT_INT, &tile, 0, 1 << 16, "N", "tile size in pixels (not yet: whole images)"},
+        {"tile", 0, OPT_INT, &tile, 0, 1 << 16, "N",
+         "tile side in pixels (0: default 768); an image within one tile and its margins runs whole"},
     };
     cli_globals g = {0};
     cli_args args;
@@ -73,8 +78,7 @@ int cmd_deblur(const cli_command *cmd, int argc, char **argv) {
     for (int i = 0; rc == 0 && i < args.count; i++) {
         char path[4200];
         if (many) output_in_folder(path, sizeof path, out, args.positional[i]);
-        rc = deblur_one(ctx, m, args.positional[i], many ? path : out);
-        cli_progress_callback(&progress, (double)(i + 1) / args.count, "deblur");
+        rc = deblur_one(ctx, m, tile, args.positional[i], many ? path : out);
     }
     cli_progress_done(&progress);
     ub_model_destroy(&m);

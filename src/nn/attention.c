@@ -23,26 +23,31 @@ static int block_channels(const ub__blk *l, int cb) {
 
 static float sigmoidf(double v) { return (float)(1.0 / (1.0 + exp(-v))); }
 
-/* sums[(n * cb + block) * B + k] = sum over (y, x) of a (times b when b is not NULL), in double. */
-static void channel_sums(const ub__blk *l, const float *a, const float *b, double *partial, double *sums,
-                         int threads) {
-    const int nchunk = row_chunks(l), B = l->B, h = l->h, w = l->w;
+/* sums[(n * cb + block) * B + k] = sum over the window rows [y0, y1), columns [x0, x1) of a (times b when
+   b is not NULL), in double. The chunks of ROW_CHUNK rows start at y0: the whole plane (the SE's own mean)
+   is summed exactly as before windows existed. */
+static void channel_sums(const ub__blk *l, const float *a, const float *b, int y0, int y1, int x0, int x1,
+                         double *partial, double *sums, int threads) {
+    const int nchunk = (y1 - y0 + ROW_CHUNK - 1) / ROW_CHUNK, B = l->B, h = l->h, w = l->w;
     const long jobs = (long)l->n * l->cb * nchunk;
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (long j = 0; j < jobs; j++) {
         const long nb = j / nchunk;
-        const int y0 = (int)(j % nchunk) * ROW_CHUNK, y1 = y0 + ROW_CHUNK < h ? y0 + ROW_CHUNK : h;
+        const int r0 = y0 + (int)(j % nchunk) * ROW_CHUNK, r1 = r0 + ROW_CHUNK < y1 ? r0 + ROW_CHUNK : y1;
         double *acc = partial + (size_t)j * B;
         for (int k = 0; k < B; k++) acc[k] = 0.0;
-        const size_t base = ((size_t)nb * h + (size_t)y0) * w * B, pixels = (size_t)(y1 - y0) * w;
-        const float *pa = a + base;
-        if (b) {
-            const float *pb = b + base;
-            for (size_t p = 0; p < pixels; p++)
-                for (int k = 0; k < B; k++) acc[k] += (double)pa[p * B + k] * pb[p * B + k];
-        } else {
-            for (size_t p = 0; p < pixels; p++)
-                for (int k = 0; k < B; k++) acc[k] += pa[p * B + k];
+        const size_t pixels = (size_t)(x1 - x0);
+        for (int y = r0; y < r1; y++) {
+            const size_t base = (((size_t)nb * h + (size_t)y) * w + (size_t)x0) * B;
+            const float *pa = a + base;
+            if (b) {
+                const float *pb = b + base;
+                for (size_t p = 0; p < pixels; p++)
+                    for (int k = 0; k < B; k++) acc[k] += (double)pa[p * B + k] * pb[p * B + k];
+            } else {
+                for (size_t p = 0; p < pixels; p++)
+                    for (int k = 0; k < B; k++) acc[k] += pa[p * B + k];
+            }
         }
     }
     const long blocks = (long)l->n * l->cb;
@@ -109,17 +114,34 @@ size_t ub__se_scratch_bytes(const ub__blk *l, int r) { return se_parts(l, r, NUL
 /* The padded index of channel c of image i in the sums / scale vectors. */
 static size_t padded_index(const ub__blk *l, int i, int c) { return ((size_t)i * l->cb + (size_t)(c / l->B)) * l->B + (size_t)(c % l->B); }
 
+void ub__blk_window_sums(const ub__blk *l, const float *in, int y0, int y1, int x0, int x1, double *sums,
+                         void *scratch, int threads) {
+    se_scratch s;
+    se_parts(l, 1, &s, scratch);
+    channel_sums(l, in, NULL, y0, y1, x0, x1, s.partial, s.sums, threads);
+    for (int i = 0; i < l->n; i++)
+        for (int c = 0; c < l->c; c++) sums[(size_t)i * l->c + (size_t)c] = s.sums[padded_index(l, i, c)];
+}
+
 void ub__se_forward_blk(const ub__blk *l, float *out, const float *in, const float *w1, const float *b1,
                         const float *w2, const float *b2, int r, float *cache, void *scratch, int threads) {
+    ub__se_forward_mean_blk(l, out, in, NULL, w1, b1, w2, b2, r, cache, scratch, threads);
+}
+
+void ub__se_forward_mean_blk(const ub__blk *l, float *out, const float *in, const float *given_mean,
+                             const float *w1, const float *b1, const float *w2, const float *b2, int r, float *cache,
+                             void *scratch, int threads) {
     const int N = l->n, C = l->c;
     const double hw = (double)l->h * l->w;
     se_scratch s;
     se_parts(l, r, &s, scratch);
     float *mean = cache, *z = cache + (size_t)N * C, *sv = z + (size_t)N * r;
-    channel_sums(l, in, NULL, s.partial, s.sums, threads);
+    if (given_mean) memcpy(mean, given_mean, sizeof(float) * (size_t)N * C);
+    else channel_sums(l, in, NULL, 0, l->h, 0, l->w, s.partial, s.sums, threads);
     memset(s.scale, 0, sizeof(float) * (size_t)N * l->cb * l->B);
     for (int i = 0; i < N; i++) {
-        for (int c = 0; c < C; c++) mean[(size_t)i * C + c] = (float)(s.sums[padded_index(l, i, c)] / hw);
+        if (!given_mean)
+            for (int c = 0; c < C; c++) mean[(size_t)i * C + c] = (float)(s.sums[padded_index(l, i, c)] / hw);
         for (int j = 0; j < r; j++) {
             double acc = b1[j];
             for (int c = 0; c < C; c++) acc += (double)w1[(size_t)j * C + c] * mean[(size_t)i * C + c];
@@ -143,7 +165,7 @@ void ub__se_backward_blk(const ub__blk *l, float *din, float *dw1, float *db1, f
     se_parts(l, r, &s, scratch);
     const float *mean = cache, *z = cache + (size_t)N * C, *sv = z + (size_t)N * r;
     /* dL/ds[n, c] = sum_hw dout * x; through the sigmoid: dz2 = dL/ds * s (1 - s) */
-    channel_sums(l, dout, in, s.partial, s.sums, threads);
+    channel_sums(l, dout, in, 0, l->h, 0, l->w, s.partial, s.sums, threads);
     for (int i = 0; i < N; i++)
         for (int c = 0; c < C; c++) {
             const double sg = sv[(size_t)i * C + c];

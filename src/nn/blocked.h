@@ -77,6 +77,17 @@ size_t ub__se_scratch_bytes(const ub__blk *l, int r);
 /* out may be in (in place). */
 void ub__se_forward_blk(const ub__blk *l, float *out, const float *in, const float *w1, const float *b1,
                         const float *w2, const float *b2, int r, float *cache, void *scratch, int threads);
+/* The same with the mean over (h, w) given (n, c floats; NULL: computed from `in`, as above): the tiled
+   inference (nn/model.c) runs each tile with the whole image's means, which the tile alone cannot see.
+   With a given mean the backward pass below does not apply (it assumes the mean of `in`). */
+void ub__se_forward_mean_blk(const ub__blk *l, float *out, const float *in, const float *given_mean,
+                             const float *w1, const float *b1, const float *w2, const float *b2, int r, float *cache,
+                             void *scratch, int threads);
+/* sums (n, c) = the sums of each channel of `in` over rows [y0, y1) and columns [x0, x1), in double, in
+   chunks of rows summed in a fixed order (the same bits on any thread count); scratch holds
+   ub__se_scratch_bytes(l, r) bytes for any r. */
+void ub__blk_window_sums(const ub__blk *l, const float *in, int y0, int y1, int x0, int x1, double *sums,
+                         void *scratch, int threads);
 /* Accumulates din (may be NULL) and the parameter gradients. */
 void ub__se_backward_blk(const ub__blk *l, float *din, float *dw1, float *db1, float *dw2, float *db2,
                          const float *dout, const float *in, const float *w1, const float *w2, int r,

@@ -97,6 +97,14 @@ struct ub__fast_net {
     char impl[64];
     char impls[256]; /* every implementation oneDNN chose, once each */
     double *prof_fwd, *prof_bwd; /* seconds per fast op, summed over calls, when profiling */
+    /* SE ops (tiled inference): their fast op indices, the means that replace their own when se_override is
+       set ((n, c) floats each, at se_mean_off[i] in se_means), how many ops produce every SE input (se_stop),
+       the padded input grid (grid_h x grid_w) that windows of ub__fast_se_sums are given in */
+    int nse, se_override, se_stop, grid_h, grid_w;
+    int *se_ops;
+    size_t *se_mean_off;
+    float *se_means;
+    double *se_tmp; /* (n, c) of the widest SE input */
 };
 
 /* ---------------------------------------------------------------- errors, oneDNN helpers */
@@ -872,10 +880,40 @@ void ub__fast_net_destroy(ub__fast_net **pnet) {
     free(net->ops);
     free(net->prof_fwd);
     free(net->prof_bwd);
+    free(net->se_ops);
+    free(net->se_mean_off);
+    free(net->se_means);
+    free(net->se_tmp);
     if (net->stream) dnnl_stream_destroy(net->stream);
     if (net->eng) dnnl_engine_destroy(net->eng);
     free(net);
     *pnet = NULL;
+}
+
+/* The SE ops, the buffers of their given means, and how far a forward pass must run to produce every SE
+   input (the encoder, for RBNet: its skips). */
+static ub_status plan_se(ub__fast_net *net) {
+    const fval *grid = &net->vals[net->nops > 0 && net->ops[0].kind == F_PAD ? net->ops[0].out : net->in_value];
+    net->grid_h = grid->h, net->grid_w = grid->w;
+    for (int i = 0; i < net->nops; i++) net->nse += net->ops[i].kind == F_SE;
+    const size_t count = (size_t)(net->nse ? net->nse : 1);
+    net->se_ops = malloc(sizeof(int) * count);
+    net->se_mean_off = malloc(sizeof(size_t) * count);
+    if (!net->se_ops || !net->se_mean_off) return nomem(net);
+    size_t floats = 0, widest = 1;
+    for (int i = 0, k = 0; i < net->nops; i++) {
+        if (net->ops[i].kind != F_SE) continue;
+        const fval *in = &net->vals[net->ops[i].a];
+        net->se_ops[k] = i;
+        net->se_mean_off[k++] = floats;
+        floats += (size_t)net->n * (size_t)in->c;
+        if ((size_t)net->n * (size_t)in->c > widest) widest = (size_t)net->n * (size_t)in->c;
+        for (int j = 0; j < i; j++) /* the producer of the SE's input */
+            if (net->ops[j].out == net->ops[i].a && j + 1 > net->se_stop) net->se_stop = j + 1;
+    }
+    net->se_means = calloc(floats ? floats : 1, sizeof(float));
+    net->se_tmp = calloc(widest, sizeof(double));
+    return net->se_means && net->se_tmp ? UB_OK : nomem(net);
 }
 
 /* oneDNN runs on the calling thread's OpenMP team: size it for the call, restore it after. */
@@ -925,6 +963,7 @@ static ub_status create(ub__fast_net *net, const ub__graph *g, const ub__param_t
     if (!net->vals[net->out_value].plain)
         return ub__fail(net->ctx, UB_ERR_INVALID, "fast RBNet: the graph's output is not an image");
     mark_needs_grad(net);
+    TRY(plan_se(net));
     TRY(plan_slots(net));
     if (net->training) TRY(plan_gradient_slots(net));
     return alloc_buffers(net);
@@ -1065,6 +1104,14 @@ static ub_status conv_forward(ub__fast_net *net, const fop *f, const float *para
     return run_prim(net, &f->fwd, f->bias != SIZE_MAX ? 4 : 3, args, f->deconv ? "transposed convolution" : "convolution");
 }
 
+/* The whole image's mean for SE op f when the caller set them, else NULL (the op computes its own). */
+static const float *se_given_mean(const ub__fast_net *net, const fop *f) {
+    if (!net->se_override) return NULL;
+    for (int i = 0; i < net->nse; i++)
+        if (&net->ops[net->se_ops[i]] == f) return net->se_means + net->se_mean_off[i];
+    return NULL;
+}
+
 static ub_status op_forward(ub__fast_net *net, const fop *f, const float *params) {
     const fval *a = &net->vals[f->a], *o = &net->vals[f->out];
     const float *x = value_data(net, f->a);
@@ -1089,8 +1136,8 @@ static ub_status op_forward(ub__fast_net *net, const fop *f, const float *params
         break;
     }
     case F_SE:
-        ub__se_forward_blk(&a->lay, y, x, params + f->w, params + f->bias, params + f->w2, params + f->b2, f->r,
-                           f->cache ? f->cache : net->kcache, net->kscratch, th);
+        ub__se_forward_mean_blk(&a->lay, y, x, se_given_mean(net, f), params + f->w, params + f->bias, params + f->w2,
+                                params + f->b2, f->r, f->cache ? f->cache : net->kcache, net->kscratch, th);
         break;
     case F_SA: ub__sa_forward_blk(&a->lay, y, x, params + f->w, f->k, f->cache ? f->cache : net->kcache, th); break;
     case F_CROP: ub__blk_copy_region(&a->lay, x, &o->lay, y, o->h, o->w, 0, th); break;
@@ -1098,25 +1145,86 @@ static ub_status op_forward(ub__fast_net *net, const fop *f, const float *params
     return UB_OK;
 }
 
-ub_status ub__fast_forward(ub__fast_net *net, const float *params, const float *input, float *output) {
-    if (!net) return UB_ERR_INVALID;
-    if (!params || !input || !output) return ub__fail(net->ctx, UB_ERR_INVALID, "fast RBNet: NULL buffer");
-    const int saved = threads_enter(net);
+/* Runs the first `count` fast ops on the caller's input (output: NULL when they do not reach it). */
+static ub_status run_ops(ub__fast_net *net, const float *params, const float *input, float *output, int count) {
     const fval *in = &net->vals[net->in_value];
     net->ext_in = input;
     net->ext_out = output;
     if (!in->external) memcpy(value_data(net, net->in_value), input, sizeof(float) * in->floats);
     ub_status st = UB_OK;
-    for (int i = 0; i < net->nops && st == UB_OK; i++) {
+    for (int i = 0; i < count && st == UB_OK; i++) {
         const double t0 = net->prof_fwd ? seconds() : 0;
         st = op_forward(net, &net->ops[i], params);
         if (net->prof_fwd) net->prof_fwd[i] += seconds() - t0;
     }
+    return st;
+}
+
+ub_status ub__fast_forward(ub__fast_net *net, const float *params, const float *input, float *output) {
+    if (!net) return UB_ERR_INVALID;
+    if (!params || !input || !output) return ub__fail(net->ctx, UB_ERR_INVALID, "fast RBNet: NULL buffer");
+    const int saved = threads_enter(net);
+    ub_status st = run_ops(net, params, input, output, net->nops);
     const fval *out = &net->vals[net->out_value];
     if (st == UB_OK && !out->external) memcpy(output, value_data(net, net->out_value), sizeof(float) * out->floats);
     net->ext_in = NULL;
     net->ext_out = NULL;
     net->forward_done = st == UB_OK;
+    threads_leave(saved);
+    return st;
+}
+
+/* ---------------------------------------------------------------- SE hooks (tiled inference) */
+
+int ub__fast_net_se_count(const ub__fast_net *net) { return net->nse; }
+
+void ub__fast_net_se_shape(const ub__fast_net *net, int i, int *c, int *h, int *w) {
+    const fval *in = &net->vals[net->ops[net->se_ops[i]].a];
+    *c = in->c, *h = in->h, *w = in->w;
+}
+
+ub_status ub__fast_net_set_se_means(ub__fast_net *net, const float *const *means) {
+    if (!net) return UB_ERR_INVALID;
+    if (!means) {
+        net->se_override = 0;
+        return UB_OK;
+    }
+    if (net->training) return ub__fail(net->ctx, UB_ERR_INVALID, "fast RBNet: given SE means on a training net");
+    for (int i = 0; i < net->nse; i++)
+        if (!means[i]) return ub__fail(net->ctx, UB_ERR_INVALID, "fast RBNet: SE %d has no given mean", i);
+    for (int i = 0; i < net->nse; i++) {
+        const size_t floats = (size_t)net->n * (size_t)net->vals[net->ops[net->se_ops[i]].a].c;
+        memcpy(net->se_means + net->se_mean_off[i], means[i], sizeof(float) * floats);
+    }
+    net->se_override = 1;
+    return UB_OK;
+}
+
+ub_status ub__fast_se_sums(ub__fast_net *net, const float *params, const float *input, int y0, int y1, int x0,
+                           int x1, double *const *sums) {
+    if (!net) return UB_ERR_INVALID;
+    if (!params || !input || !sums) return ub__fail(net->ctx, UB_ERR_INVALID, "fast RBNet: NULL buffer");
+    if (y0 < 0 || x0 < 0 || y1 <= y0 || x1 <= x0 || y1 > net->grid_h || x1 > net->grid_w)
+        return ub__fail(net->ctx, UB_ERR_INVALID, "fast RBNet: SE window [%d, %d) x [%d, %d) outside %dx%d", y0, y1,
+                        x0, x1, net->grid_h, net->grid_w);
+    for (int i = 0; i < net->nse; i++) { /* the window must fall on whole pixels of every level */
+        const fval *in = &net->vals[net->ops[net->se_ops[i]].a];
+        const int sy = net->grid_h / in->h, sx = net->grid_w / in->w;
+        if (!sums[i] || sy * in->h != net->grid_h || sx * in->w != net->grid_w || y0 % sy || y1 % sy || x0 % sx ||
+            x1 % sx)
+            return ub__fail(net->ctx, UB_ERR_INVALID, "fast RBNet: SE window not aligned with level %d", i);
+    }
+    const int saved = threads_enter(net);
+    ub_status st = run_ops(net, params, input, NULL, net->se_stop);
+    for (int i = 0; st == UB_OK && i < net->nse; i++) {
+        const fval *in = &net->vals[net->ops[net->se_ops[i]].a];
+        const int sy = net->grid_h / in->h, sx = net->grid_w / in->w;
+        ub__blk_window_sums(&in->lay, value_data(net, net->ops[net->se_ops[i]].a), y0 / sy, y1 / sy, x0 / sx, x1 / sx,
+                            net->se_tmp, net->kscratch, net->threads);
+        for (size_t k = 0; k < (size_t)net->n * (size_t)in->c; k++) sums[i][k] += net->se_tmp[k];
+    }
+    net->ext_in = NULL;
+    net->forward_done = 0; /* only part of the graph ran */
     threads_leave(saved);
     return st;
 }

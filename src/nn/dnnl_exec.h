@@ -87,6 +87,26 @@ ub_status ub__fast_backward(ub__fast_net *net, const float *params, const float 
 
 void ub__fast_net_destroy(ub__fast_net **net);
 
+/* ---- SE hooks, for tiled inference (nn/model.c) ----
+   SE (channel attention) is RBNet's one global operation: it scales each channel of its input by a
+   function of that channel's mean over the whole plane, which a tile cannot see. Tiled inference therefore
+   runs in two passes: ub__fast_se_sums gathers every SE input's per-channel sums over each tile's core,
+   and ub__fast_net_set_se_means makes the forward pass use the whole image's means. SE ops are numbered
+   0 .. ub__fast_net_se_count() - 1 in execution order (RBNet: the deepest level first). */
+int ub__fast_net_se_count(const ub__fast_net *net);
+/* Channels and size of SE op i's input (per image). */
+void ub__fast_net_se_shape(const ub__fast_net *net, int i, int *c, int *h, int *w);
+/* From now on SE op i uses means[i] ((n, c) floats, copied) instead of its input's own mean; means = NULL
+   goes back to the own means. Inference nets only (the backward pass assumes the own mean). */
+ub_status ub__fast_net_set_se_means(ub__fast_net *net, const float *const *means);
+/* Runs the forward pass on input (n, 3, h, w) only as far as every SE input is computed (RBNet: the
+   encoder, about 40% of the work) and ADDS (+=) to sums[i] ((n, c) doubles) the sums of each channel of SE
+   op i's input over the window rows [y0, y1), columns [x0, x1) of the padded input grid (h, w rounded up to
+   the graph's padding), mapped to that op's level: the window's edges must be multiples of every level's
+   scale. Sums are taken in double in a fixed order (the same bits on any thread count). */
+ub_status ub__fast_se_sums(ub__fast_net *net, const float *params, const float *input, int y0, int y1, int x0,
+                           int x1, double *const *sums);
+
 /* Facts about a net, for reports and benchmarks. */
 typedef struct ub__fast_net_info {
     ub__fast_layout layout; /* the layout chosen (never AUTO) */

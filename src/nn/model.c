@@ -158,58 +158,302 @@ ub_status ub_model_save(ub_ctx *ctx, const ub_model *m, const char *path, const 
     return s;
 }
 
-/* ---- inference ---- */
+/* ---- inference ----
 
-/* The network's input: the colour channels as RGB, NCHW (n = 1). */
-static ub_status rgb_input(ub_ctx *ctx, const ub_image *in, float **out) {
-    const size_t plane = (size_t)in->width * (size_t)in->height;
-    float *x = ub__alloc(3 * plane * sizeof(float));
-    if (!x) return ub__fail(ctx, UB_ERR_NOMEM, "deblur: out of memory for a %lldx%lld image", (long long)in->width,
-                            (long long)in->height);
-    for (int c = 0; c < 3; c++) memcpy(x + c * plane, ub_image_plane(in, ub_image_colour_channels(in) == 3 ? c : 0),
-                                       plane * sizeof(float));
-    *out = x;
+   The whole image at once (run_whole) when it fits in one tile, else in tiles (run_tiled) whose output
+   equals the whole image's: not an approximation with blended seams, but the same arithmetic on the same
+   input values for every output pixel (measured: the same bits; in general up to float rounding).
+
+   Why it is exact. An output pixel of RBNet depends on the input pixels within a radius R (receptive_radius,
+   from the graph), except through SE, whose channel means are global. So:
+   - the whole image is reflect-padded on the bottom and right to a multiple of 2^depth (as the network
+     pads it: the padded grid Hp x Wp), and convolutions pad that grid with zeros;
+   - cores of at most T x T pixels tile the image (multiples of 2^depth, evened out along each axis), and
+     each core is computed in a region of the padded grid that extends it by a margin M >= R (a multiple
+     of 2^depth) on every side, shifted inward where that would leave the padded grid. Region origins are
+     multiples of 2^depth, so a region's stride-2 grids fall on the whole image's; a region that reaches
+     the padded grid's edge has the same zero padding there as the whole image, and the rest of its border
+     is at least M from its core. Every region has the same size: one net serves every tile. (An axis that
+     fits in one region is not cut: its region is the whole padded axis.)
+   - pass A runs each region through the encoder and sums every SE input over the region's core (mapped to
+     that SE's level; a core at the bottom or right edge takes the padding rows and columns with it, which
+     the whole image's mean also counts): the sums over all cores give the whole image's means;
+   - pass B runs each region with SE using those means and keeps its core.
+   Memory: the input and output images, one net for the region size and one region's input and output;
+   nothing else grows with the image. */
+
+/* Default tile (core) side, by measurement: RBNet W=32 N=2 D=2 (margin 48), random weights, a 3000x2000
+   RGB image, 2 threads (AVX-512 machine shared with other work: best of 3 interleaved rounds), time
+   relative to the whole image at once (1.26 s per megapixel there), and the peak memory beyond the
+   input and output images (bench/bench_deblur_memory.sh build tiles):
+       T = 256: 2.6x (noisy; ~2x expected), 68 MB      T = 768:  1.33x, 228 MB
+       T = 384: 1.65x, 94 MB                           T = 1024: 1.24x, 394 MB
+       T = 512: 1.47x, 140 MB                          whole:    1.00x, 1825 MB (and growing with the image)
+   The margins' share of the work falls as (T + 2M)^2 / T^2 while a region's buffers grow as (T + 2M)^2:
+   768 takes most of the speed of 1024 at 60% of its memory. */
+enum { DEFAULT_TILE = 768 };
+
+/* PyTorch's "reflect" (as the graph's padding: the edge is not repeated). */
+static int reflect_index(int i, int size) { return i < size ? i : 2 * (size - 1) - i; }
+
+/* The network's input: the colour channels as RGB, NCHW (n = 1), for rows [y0, y1), columns [x0, x1) of the
+   image reflect-padded on the bottom and right (y1, x1 at most the padded grid's size). */
+static void rgb_region(const ub_image *in, int y0, int y1, int x0, int x1, float *x) {
+    const int iw = (int)in->width, ih = (int)in->height;
+    const size_t w = (size_t)(x1 - x0), plane = (size_t)(y1 - y0) * w;
+    const int inside = x1 < iw ? x1 : iw; /* columns [x0, inside) are the image's own */
+    for (int c = 0; c < 3; c++) {
+        const float *src = ub_image_plane(in, ub_image_colour_channels(in) == 3 ? c : 0);
+        for (int y = y0; y < y1; y++) {
+            const float *row = src + (size_t)reflect_index(y, ih) * (size_t)iw;
+            float *dst = x + c * plane + (size_t)(y - y0) * w;
+            memcpy(dst, row + x0, (size_t)(inside - x0) * sizeof(float));
+            for (int xx = inside; xx < x1; xx++) dst[xx - x0] = row[reflect_index(xx, iw)];
+        }
+    }
+}
+
+/* Network output y (RGB, NCHW, rh x rw, its top-left at image pixel (oy, ox)) -> the image's rows [y0, y1),
+   columns [x0, x1): clipped, grey as the mean. */
+static void store_region(const float *y, int rh, int rw, int oy, int ox, int y0, int y1, int x0, int x1,
+                         ub_image *out) {
+    const size_t plane = (size_t)rh * (size_t)rw;
+    const int colours = ub_image_colour_channels(out);
+    for (int yy = y0; yy < y1; yy++)
+        for (int xx = x0; xx < x1; xx++) {
+            const size_t i = (size_t)(yy - oy) * (size_t)rw + (size_t)(xx - ox);
+            const size_t o = (size_t)yy * (size_t)out->width + (size_t)xx;
+            float v[3] = {y[i], y[plane + i], y[2 * plane + i]};
+            for (int c = 0; c < 3; c++) v[c] = v[c] < 0 ? 0 : v[c] > 1 ? 1 : v[c];
+            if (colours == 1) ub_image_plane(out, 0)[o] = (v[0] + v[1] + v[2]) / 3.0f;
+            else
+                for (int c = 0; c < 3; c++) ub_image_plane(out, c)[o] = v[c];
+        }
+}
+
+/* The net for inputs of h x w, and a region's input and output buffers. */
+typedef struct runner {
+    ub__graph g;
+    ub__fast_net *net;
+    float *x, *y;
+} runner;
+
+static ub_status runner_make(ub_model *m, int h, int w, runner *r) {
+    memset(r, 0, sizeof *r);
+    size_t floats;
+    ub_status st = ub__rbnet_graph(m->ctx, &m->config, &m->table, 1, h, w, &r->g);
+    if (st == UB_OK) st = ub__fast_net_create(m->ctx, &r->g, &m->table, 0, &r->net);
+    if (st == UB_OK && (!ub__mul3_size(3, (size_t)w, (size_t)h, &floats) ||
+                        !(r->x = ub__alloc(floats * sizeof(float))) || !(r->y = ub__alloc(floats * sizeof(float)))))
+        st = ub__fail(m->ctx, UB_ERR_NOMEM, "deblur: out of memory for %dx%d pixels", w, h);
+    return st;
+}
+
+static void runner_free(runner *r) {
+    ub__fast_net_destroy(&r->net);
+    ub__graph_free(&r->g);
+    ub__free(r->x);
+    ub__free(r->y);
+}
+
+static ub_status run_whole(ub_model *m, const ub_image *in, ub_image *out) {
+    const int h = (int)in->height, w = (int)in->width;
+    runner r;
+    ub_status st = runner_make(m, h, w, &r);
+    if (st == UB_OK) {
+        rgb_region(in, 0, h, 0, w, r.x);
+        st = ub__fast_forward(r.net, m->params, r.x, r.y);
+    }
+    if (st == UB_OK) st = ub__progress(m->ctx, 1.0, "deblur");
+    if (st == UB_OK) store_region(r.y, h, w, 0, 0, 0, h, 0, w, out);
+    runner_free(&r);
+    return st;
+}
+
+/* How far (in input pixels) an output pixel's value reaches, SE's global means aside: per value, the
+   distance beyond its pixel's footprint (a pixel of level s covers 2^s input pixels) of every input pixel
+   it depends on. A k x k convolution (or the spatial attention's) at level s adds (k/2) 2^s (stride 2:
+   the same on the left, less on the right); the 2x2 transposed convolution to level s adds 2^s (the
+   coarse pixel's footprint reaches 2^s beyond the fine one's); an add takes the larger of its operands;
+   the others keep their input's. Returns -1 when out of memory. */
+static int receptive_radius(const ub__graph *g) {
+    int *reach = calloc((size_t)g->nvalues, sizeof(int));
+    if (!reach) return -1;
+    const int grid = g->values[g->nops > 0 && g->ops[0].kind == UB_OP_PAD ? g->ops[0].out : 0].h;
+    for (int i = 0; i < g->nops; i++) {
+        const ub__op *op = &g->ops[i];
+        const int a = reach[op->a], scale_in = grid / g->values[op->a].h;
+        switch (op->kind) {
+        case UB_OP_CONV:
+        case UB_OP_SA: reach[op->out] = a + op->k / 2 * scale_in; break;
+        case UB_OP_CONVT: reach[op->out] = a + grid / g->values[op->out].h; break;
+        case UB_OP_ADD: reach[op->out] = a > reach[op->b] ? a : reach[op->b]; break;
+        default: reach[op->out] = a; break; /* PAD / CROP: the padded grid is the frame of reference */
+        }
+    }
+    const int r = reach[g->nvalues - 1];
+    free(reach);
+    return r;
+}
+
+/* One axis of the tiling (see the top of this section). */
+typedef struct axis {
+    int size;   /* image pixels */
+    int padded; /* rounded up to a multiple of 2^depth, as the network pads it */
+    int core, margin, region, count;
+} axis;
+
+static axis axis_make(int size, int tile, int margin, int step) {
+    const int padded = (size + step - 1) / step * step;
+    axis a = {size, padded, size, margin, padded, 1};
+    if (padded <= tile + 2 * margin) return a; /* one region covers it: not cut */
+    /* as many cores as tiles of `tile` need, evened out (on the 2^depth grid): less margin wasted */
+    const int count = (size + tile - 1) / tile, even = (size + count - 1) / count;
+    a.core = (even + step - 1) / step * step;
+    a.region = a.core + 2 * margin;
+    a.count = (size + a.core - 1) / a.core;
+    return a;
+}
+
+/* Tile i: core [c0, c1) of the image, region [r0, r0 + region) of the padded grid. */
+typedef struct span1 {
+    int c0, c1, r0;
+} span1;
+
+static span1 axis_span(const axis *a, int i) {
+    span1 s = {i * a->core, 0, i * a->core - a->margin};
+    s.c1 = s.c0 + a->core < a->size ? s.c0 + a->core : a->size;
+    if (s.r0 > a->padded - a->region) s.r0 = a->padded - a->region;
+    if (s.r0 < 0) s.r0 = 0;
+    return s;
+}
+
+typedef struct tiler {
+    ub_model *m;
+    const ub_image *in;
+    ub_image *out;
+    axis ax, ay;
+    runner r;  /* one net: every region has the same size */
+    int nse;
+    double **sums; /* per SE: (c) sums over the cores so far */
+    float **means; /* per SE: the whole image's means */
+    int *se_channels;
+    double *se_pixels; /* per SE: pixels of its level's grid over the whole padded image */
+    double done, total; /* progress, in tile passes weighted by their cost */
+} tiler;
+
+/* Pass A for tile (ty, tx): the SE inputs' sums over its core (a core that ends at the image's edge takes
+   the padding with it). */
+static ub_status pass_a(tiler *t, int ty, int tx) {
+    const span1 sy = axis_span(&t->ay, ty), sx = axis_span(&t->ax, tx);
+    rgb_region(t->in, sy.r0, sy.r0 + t->ay.region, sx.r0, sx.r0 + t->ax.region, t->r.x);
+    const int y1 = sy.c1 == t->ay.size ? t->ay.padded : sy.c1, x1 = sx.c1 == t->ax.size ? t->ax.padded : sx.c1;
+    return ub__fast_se_sums(t->r.net, t->m->params, t->r.x, sy.c0 - sy.r0, y1 - sy.r0, sx.c0 - sx.r0, x1 - sx.r0,
+                            t->sums);
+}
+
+/* Pass B for tile (ty, tx): the network with the whole image's SE means; the core goes to the output. */
+static ub_status pass_b(tiler *t, int ty, int tx) {
+    const span1 sy = axis_span(&t->ay, ty), sx = axis_span(&t->ax, tx);
+    rgb_region(t->in, sy.r0, sy.r0 + t->ay.region, sx.r0, sx.r0 + t->ax.region, t->r.x);
+    ub_status st = ub__fast_forward(t->r.net, t->m->params, t->r.x, t->r.y);
+    if (st == UB_OK)
+        store_region(t->r.y, t->ay.region, t->ax.region, sy.r0, sx.r0, sy.c0, sy.c1, sx.c0, sx.c1, t->out);
+    return st;
+}
+
+static ub_status tiler_progress(tiler *t, double cost) {
+    t->done += cost;
+    return ub__progress(t->m->ctx, t->done / t->total, "deblur");
+}
+
+/* The net, the region buffers and the SE sums. */
+static ub_status tiler_init(tiler *t) {
+    ub_ctx *ctx = t->m->ctx;
+    ub_status st = runner_make(t->m, t->ay.region, t->ax.region, &t->r);
+    if (st) return st;
+    t->nse = ub__fast_net_se_count(t->r.net);
+    const size_t nse = (size_t)(t->nse ? t->nse : 1);
+    t->sums = calloc(nse, sizeof(double *));
+    t->means = calloc(nse, sizeof(float *));
+    t->se_channels = calloc(nse, sizeof(int));
+    t->se_pixels = calloc(nse, sizeof(double));
+    if (!t->sums || !t->means || !t->se_channels || !t->se_pixels)
+        return ub__fail(ctx, UB_ERR_NOMEM, "deblur: out of memory");
+    for (int i = 0; i < t->nse; i++) {
+        int c, h, w; /* the SE's level: its input is the region scaled down by region / h */
+        ub__fast_net_se_shape(t->r.net, i, &c, &h, &w);
+        t->se_channels[i] = c;
+        t->se_pixels[i] = (double)(t->ay.padded / (t->ay.region / h)) * (double)(t->ax.padded / (t->ax.region / w));
+        if (!(t->sums[i] = calloc((size_t)c, sizeof(double))) || !(t->means[i] = calloc((size_t)c, sizeof(float))))
+            return ub__fail(ctx, UB_ERR_NOMEM, "deblur: out of memory");
+    }
     return UB_OK;
 }
 
-/* Network output (RGB, NCHW) -> an image shaped like the input: clipped, grey as the mean, alpha copied. */
-static void store_output(const float *y, const ub_image *in, ub_image *out) {
-    const size_t plane = (size_t)in->width * (size_t)in->height;
-    const int colours = ub_image_colour_channels(in);
-    for (size_t i = 0; i < plane; i++) {
-        float v[3] = {y[i], y[plane + i], y[2 * plane + i]};
-        for (int c = 0; c < 3; c++) v[c] = v[c] < 0 ? 0 : v[c] > 1 ? 1 : v[c];
-        if (colours == 1) ub_image_plane(out, 0)[i] = (v[0] + v[1] + v[2]) / 3.0f;
-        else
-            for (int c = 0; c < 3; c++) ub_image_plane(out, c)[i] = v[c];
-    }
-    if (ub_image_has_alpha(in))
-        memcpy(ub_image_plane(out, in->channels - 1), ub_image_plane(in, in->channels - 1), plane * sizeof(float));
+static void tiler_free(tiler *t) {
+    runner_free(&t->r);
+    for (int i = 0; t->sums && i < t->nse; i++) free(t->sums[i]);
+    for (int i = 0; t->means && i < t->nse; i++) free(t->means[i]);
+    free(t->sums);
+    free(t->means);
+    free(t->se_channels);
+    free(t->se_pixels);
 }
 
-ub_status ub_model_run(ub_model *m, const ub_image *in, ub_image **out) {
+static ub_status run_tiled(ub_model *m, const ub_image *in, const axis *ax, const axis *ay, ub_image *out) {
+    tiler t = {.m = m, .in = in, .out = out, .ax = *ax, .ay = *ay};
+    const int64_t tiles = (int64_t)ax->count * ay->count; /* (tiny tiles on a huge image: beyond int) */
+    const double cost_a = 0.3; /* pass A runs the encoder: about 0.3 of a forward pass at depth 2 */
+    t.total = (1.0 + cost_a) * (double)tiles;
+    ub_status st = tiler_init(&t);
+    for (int64_t i = 0; st == UB_OK && i < tiles; i++) {
+        st = pass_a(&t, (int)(i / ax->count), (int)(i % ax->count));
+        if (st == UB_OK) st = tiler_progress(&t, cost_a);
+    }
+    for (int i = 0; st == UB_OK && i < t.nse; i++)
+        for (int k = 0; k < t.se_channels[i]; k++) t.means[i][k] = (float)(t.sums[i][k] / t.se_pixels[i]);
+    if (st == UB_OK) st = ub__fast_net_set_se_means(t.r.net, (const float *const *)t.means);
+    for (int64_t i = 0; st == UB_OK && i < tiles; i++) {
+        st = pass_b(&t, (int)(i / ax->count), (int)(i % ax->count));
+        if (st == UB_OK) st = tiler_progress(&t, 1.0);
+    }
+    tiler_free(&t);
+    return st;
+}
+
+ub_status ub_model_run_tiled(ub_model *m, const ub_image *in, int tile, ub_image **out) {
+    if (!m) return UB_ERR_INVALID;
     ub_ctx *ctx = m->ctx;
     if (!in || !out) return ub__fail(ctx, UB_ERR_INVALID, "ub_model_run: NULL argument");
     *out = NULL;
     if (in->width > 1 << 20 || in->height > 1 << 20)
-        return ub__fail(ctx, UB_ERR_LIMIT, "deblur: %lldx%lld is too large", (long long)in->width, (long long)in->height);
+        return ub__fail(ctx, UB_ERR_LIMIT, "deblur: %lldx%lld is too large", (long long)in->width,
+                        (long long)in->height);
+    if (tile > 1 << 16 || tile < UB_MODEL_TILE_OFF)
+        return ub__fail(ctx, UB_ERR_INVALID, "deblur: tile %d is not 1..65536 (0: default, -1: whole image)", tile);
+    const int step = 1 << m->config.depth, h = (int)in->height, w = (int)in->width;
+    /* the whole image's graph (no buffers: a list of ops): it checks the size, and gives the margin */
     ub__graph g = {0};
-    ub__fast_net *net = NULL;
-    float *x = NULL, *y = NULL;
-    ub_status st = ub__rbnet_graph(ctx, &m->config, &m->table, 1, (int)in->height, (int)in->width, &g);
-    if (st == UB_OK) st = ub__fast_net_create(ctx, &g, &m->table, 0, &net);
-    if (st == UB_OK) st = rgb_input(ctx, in, &x);
-    if (st == UB_OK && !(y = ub__alloc(3 * (size_t)in->width * (size_t)in->height * sizeof(float))))
-        st = ub__fail(ctx, UB_ERR_NOMEM, "deblur: out of memory");
-    if (st == UB_OK) st = ub__fast_forward(net, m->params, x, y);
+    ub_status st = ub__rbnet_graph(ctx, &m->config, &m->table, 1, h, w, &g);
+    const int radius = st == UB_OK ? receptive_radius(&g) : 0;
+    ub__graph_free(&g);
+    if (st == UB_OK && radius < 0) st = ub__fail(ctx, UB_ERR_NOMEM, "deblur: out of memory");
+    const int margin = (radius + step - 1) / step * step;
+    const int core = ((tile > 0 ? tile : DEFAULT_TILE) + step - 1) / step * step;
+    const axis ax = axis_make(w, core, margin, step), ay = axis_make(h, core, margin, step);
     if (st == UB_OK) st = ub_image_create(ctx, out, in->width, in->height, in->channels);
     if (st == UB_OK) {
         (*out)->bit_depth = in->bit_depth;
-        store_output(y, in, *out);
+        st = tile < 0 || (ax.count == 1 && ay.count == 1) ? run_whole(m, in, *out) : run_tiled(m, in, &ax, &ay, *out);
     }
-    ub__fast_net_destroy(&net);
-    ub__graph_free(&g);
-    ub__free(x);
-    ub__free(y);
+    if (st == UB_OK && ub_image_has_alpha(in))
+        memcpy(ub_image_plane(*out, in->channels - 1), ub_image_plane(in, in->channels - 1),
+               (size_t)w * (size_t)h * sizeof(float));
+    if (st) ub_image_destroy(out);
     return st;
+}
+
+ub_status ub_model_run(ub_model *m, const ub_image *in, ub_image **out) {
+    return ub_model_run_tiled(m, in, UB_MODEL_TILE_DEFAULT, out);
 }

@@ -22,6 +22,7 @@
    Crops for training take a margin around the crop that covers the blur of
    this sample, blur that region and keep its centre, so the crop has no
    border artefacts; noise and JPEG are applied to the final crop. */
+#include <float.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -52,6 +53,9 @@ typedef struct draw {
 } draw;
 
 static const double DEG = 3.14159265358979323846 / 180.0;
+
+/* Depth enters the depth-scaled Gaussian by rank: a table of this many quantiles. */
+enum { DEPTH_QUANTILES = 64 };
 
 /* ---- creation ---- */
 
@@ -209,16 +213,23 @@ static int compare_floats(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* The q-quantile of a depth map from a regular subsample (deterministic, cheap). */
-static double depth_quantile(const ub_image *depth, double q) {
+/* The quantiles qs[0..count) (fractions in [0,1]) of a depth map, from one sort of a
+   regular subsample (deterministic, cheap). Falls back to the middle pixel without memory. */
+static void depth_quantiles(const ub_image *depth, const double *qs, int count, float *out) {
     const int64_t n = depth->width * depth->height, step = n > 65536 ? n / 65536 : 1;
     int64_t m = 0;
     float *v = malloc(sizeof(float) * (size_t)((n + step - 1) / step));
-    if (!v) return depth->data[n / 2];
+    for (int i = 0; !v && i < count; i++) out[i] = depth->data[n / 2];
+    if (!v) return;
     for (int64_t i = 0; i < n; i += step) v[m++] = depth->data[i];
     qsort(v, (size_t)m, sizeof(float), compare_floats);
-    double r = v[(int64_t)fmin((double)(m - 1), floor(q * (double)m))];
+    for (int i = 0; i < count; i++) out[i] = v[(int64_t)fmin((double)(m - 1), floor(qs[i] * (double)m))];
     free(v);
+}
+
+static double depth_quantile(const ub_image *depth, double q) {
+    float r;
+    depth_quantiles(depth, &q, 1, &r);
     return r;
 }
 
@@ -293,14 +304,30 @@ static ub_status gaussian_blur(ub_ctx *ctx, const ub_image *in, double sigma, ub
     return st;
 }
 
+/* A pixel's depth rank in [0, 1] by the quantile table q[0..n] (piecewise linear). */
+static float depth_rank(const float *q, int n, float d) {
+    if (!(d > q[0])) return 0.0f;
+    if (d >= q[n]) return 1.0f;
+    int lo = 0, hi = n; /* q[lo] < d < q[hi] */
+    while (hi - lo > 1) {
+        int mid = (lo + hi) / 2;
+        if (q[mid] < d) lo = mid;
+        else hi = mid;
+    }
+    const float span = q[hi] - q[lo];
+    return ((float)lo + (span > 0 ? (d - q[lo]) / span : 0.5f)) / (float)n;
+}
+
 /* The seed article's model: a Gaussian whose sigma grows linearly with depth
    (0 at the nearest point, `sigma` at the farthest), done fast: the image is
    blurred at `layers` evenly spaced sigmas, and each pixel blends the two
-   layers that bracket its own sigma (hat weights). One blurred plane is in
-   memory at a time, and the layer coordinate of each pixel is computed once. */
-static ub_status depth_scaled_gaussian(ub_ctx *ctx, const ub_image *in, const ub_image *depth, double lo,
-                                       double hi, double sigma, int layers, ub_image **out) {
-    const double span = hi > lo ? hi - lo : 1.0;
+   layers that bracket its own sigma (hat weights). Depth enters by its rank in
+   the scene (the quantile table q), so that the blur spans 0..sigma over the
+   pixels whatever the depth distribution (a ground plane has most of its
+   pixels near: by metres, nearly all would stay sharp). One blurred plane is
+   in memory at a time, and the layer coordinate of each pixel is computed once. */
+static ub_status depth_scaled_gaussian(ub_ctx *ctx, const ub_image *in, const ub_image *depth, const float *q,
+                                       double sigma, int layers, ub_image **out) {
     const int64_t w = in->width, h = in->height, plane = w * h;
     float *coord = ub__alloc(sizeof(float) * (size_t)plane * 3), *tmp = coord + plane, *blurred = tmp + plane;
     ub_status st = coord ? ub_image_create(ctx, out, w, h, in->channels) /* zeroed */
@@ -312,7 +339,7 @@ static ub_status depth_scaled_gaussian(ub_ctx *ctx, const ub_image *in, const ub
     (*out)->bit_depth = in->bit_depth;
     if (ub_image_has_alpha(in))
         memcpy(ub_image_plane(*out, in->channels - 1), ub_image_plane(in, in->channels - 1), sizeof(float) * (size_t)plane);
-    for (int64_t i = 0; i < plane; i++) coord[i] = (float)((depth->data[i] - lo) / span * (layers - 1));
+    for (int64_t i = 0; i < plane; i++) coord[i] = depth_rank(q, DEPTH_QUANTILES, depth->data[i]) * (float)(layers - 1);
     const int colours = ub_image_colour_channels(in);
     for (int l = 0; l < layers && st == UB_OK; l++) {
         const double sigma_l = sigma * l / (layers - 1);
@@ -343,7 +370,8 @@ typedef struct stage_inputs {
     int depth_given;       /* a real depth map: its near layer can be the moving object */
     const ub_image *mask;  /* region-sized or NULL */
     ub_lens lens;          /* from the whole image's depth, when defocus applies */
-    double depth_lo, depth_hi; /* the whole image's depth range (a crop scales blur as its image does) */
+    /* the whole image's depth quantiles, 0%..100% (a crop scales blur as its image does) */
+    float depth_q[DEPTH_QUANTILES + 1];
 } stage_inputs;
 
 /* Enough warps that consecutive poses are about a pixel apart, so that the
@@ -424,7 +452,7 @@ static ub_status blur_stage(ub_synth *s, const draw *d, const stage_inputs *si, 
     if (d->gaussian) {
         ub_image *next = NULL;
         if (s->cfg.gaussian.depth_scaled) {
-            st = depth_scaled_gaussian(ctx, *lin, si->depth, si->depth_lo, si->depth_hi, d->sigma,
+            st = depth_scaled_gaussian(ctx, *lin, si->depth, si->depth_q, d->sigma,
                                        s->cfg.gaussian.layers, &next);
             /* the kernel recorded is the farthest (widest) one */
             ub_kernel_destroy(kernel);
@@ -564,7 +592,12 @@ static ub_status scene_depth(ub_ctx *ctx, const ub_synth *s, const draw *d, cons
     if (st) return st;
     if (!in->depth) *depth = *owned;
     if (d->defocus) si->lens = lens_of(d, *depth, in->sharp->width);
-    depth_range(*depth, &si->depth_lo, &si->depth_hi);
+    if (d->gaussian && s->cfg.gaussian.depth_scaled) {
+        double fractions[DEPTH_QUANTILES + 1];
+        for (int i = 0; i <= DEPTH_QUANTILES; i++) fractions[i] = (double)i / DEPTH_QUANTILES;
+        depth_quantiles(*depth, fractions, DEPTH_QUANTILES + 1, si->depth_q);
+        si->depth_q[DEPTH_QUANTILES] = FLT_MAX; /* the farthest pixel is at rank 1 even when the subsample missed it */
+    }
     return UB_OK;
 }
 
