@@ -40,7 +40,7 @@ UB_API double ub_rng_range(ub_rng *r, double lo, double hi);
 UB_API uint64_t ub_rng_below(ub_rng *r, uint64_t n);
 /* Standard normal (Marsaglia polar method; no cached spare, so draws are stateless beyond s). */
 UB_API double ub_rng_normal(ub_rng *r);
-/* Poisson with mean lambda >= 0: inversion for small lambda, Hormann's PTRS for lambda >= 10. */
+/* Poisson with mean lambda >= 0: Knuth's product of uniforms below 10, Hormann's PTRS from 10. */
 UB_API double ub_rng_poisson(ub_rng *r, double lambda);
 
 #ifdef __cplusplus

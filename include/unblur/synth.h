@@ -56,9 +56,9 @@ UB_API ub_status ub_kernel_delta(ub_ctx *ctx, ub_kernel **out);
 /* Isotropic Gaussian, size 2*ceil(3 sigma)+1 (at least 1x1), sum 1. */
 UB_API ub_status ub_kernel_gaussian(ub_ctx *ctx, double sigma, ub_kernel **out);
 /* Aperture of the given diameter in pixels: a disc (blades < 3) or a regular
-   polygon with `blades` sides rotated by `rotation` radians; edges anti-aliased
-   by exact-ish area coverage (supersampled); sum 1. A diameter <= 1 gives a
-   kernel that is nearly a delta. */
+   polygon with `blades` sides rotated by `rotation` radians, of the same area
+   as the disc (pi d^2 / 4); edges anti-aliased by exact area coverage; sum 1.
+   A diameter <= 1 gives a kernel that is nearly a delta. */
 UB_API ub_status ub_kernel_aperture(ub_ctx *ctx, double diameter, int blades, double rotation, ub_kernel **out);
 /* Reads a kernel image (PNG/JPEG, grey or colour -> luminance mean), normalised to sum 1. */
 UB_API ub_status ub_kernel_read(ub_ctx *ctx, const char *path, ub_kernel **out);
@@ -129,7 +129,9 @@ UB_API ub_status ub_convolve_plane(ub_ctx *ctx, const float *in, int64_t w, int6
 /* Integrates the exposure: for `samples` points of the trajectory (0 = 64),
    warps `in` (linear light) by the homography of the camera pose — rotation
    K R K^-1 about the image centre with focal length `focal_px`, plus the
-   translation — and averages. Bilinear sampling, reflect at the borders. */
+   translation — and averages. Bilinear sampling, reflect at the borders.
+   Conventions: +x moves content right (as the kernels); R = Rz(roll) Ry(yaw) Rx(pitch);
+   focal_px is used only when the trajectory has rotation. */
 UB_API ub_status ub_warp_blur(ub_ctx *ctx, const ub_image *in, const ub_trajectory *t, double focal_px, int samples,
                               ub_image **out);
 
