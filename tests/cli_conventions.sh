@@ -6,9 +6,7 @@
 set -u
 u=$1 work=$2 src=$3
 rm -rf "$work"; mkdir -p "$work"
-fails=0 n=0
-ok()   { n=$((n+1)); echo "ok   $1"; }
-bad()  { n=$((n+1)); fails=$((fails+1)); echo "FAIL $1"; }
+. "$(dirname "$0")/harness.sh"
 # expect CODE DESCRIPTION -- command...: runs it, checks the exit code and, for failures,
 # that stderr is exactly one line starting with "unblur: ".
 expect() {
@@ -82,5 +80,4 @@ expect 1 "output path is a directory" -- "$u" convert "$scene" "$work/dir.png"
 expect 1 "JPEG cannot hold alpha" -- "$u" convert "$src/tests/data/rgba.png" "$work/outdir/a.jpg"
 [ -z "$(ls -A "$work/outdir")" ] && ok "no partial outputs" || bad "left: $(ls -A "$work/outdir")"
 
-echo "cli_conventions: $((n-fails)) of $n passed"
-[ "$fails" -eq 0 ]
+finish cli_conventions

@@ -6,16 +6,7 @@
 set -u
 u=$1 work=$2 src=$3
 rm -rf "$work"; mkdir -p "$work"
-fails=0 n=0
-ok()  { n=$((n+1)); echo "ok   $1"; }
-bad() { n=$((n+1)); fails=$((fails+1)); echo "FAIL $1"; }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
-one_line_error() { # DESCRIPTION WANT_SUBSTRING -- command...
-  local what=$1 want=$2; shift 3
-  "$@" >/dev/null 2>"$work/err"; local rc=$?
-  if [ $rc -ne 0 ] && [ "$(wc -l < "$work/err")" -eq 1 ] && grep -q "^unblur: .*$want" "$work/err"; then ok "$what"
-  else bad "$what: exit $rc: $(cat "$work/err")"; fi
-}
+. "$(dirname "$0")/harness.sh"
 ex=$src/examples
 
 $u synth "$ex/scene.png" -o "$work/b.png" --preset realistic --seed 5 --index 2 --depth "$ex/scene_depth.png" \
@@ -57,5 +48,4 @@ one_line_error "depth of another size" "depth map" -- $u synth "$ex/scene.png" -
 one_line_error "8-bit depth" "scene_mask.png" -- $u synth "$ex/scene.png" -o "$work/x.png" --depth "$ex/scene_mask.png"
 check "failed runs left no output" "[ ! -e '$work/x.png' ]"
 
-echo "cli_synth: $((n-fails)) of $n passed"
-[ "$fails" -eq 0 ]
+finish cli_synth

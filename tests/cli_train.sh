@@ -8,16 +8,7 @@
 set -u
 u=$1 work=$2 src=$3
 rm -rf "$work"; mkdir -p "$work/data"
-fails=0 n=0
-ok()  { n=$((n+1)); echo "ok   $1"; }
-bad() { n=$((n+1)); fails=$((fails+1)); echo "FAIL $1"; }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
-one_line_error() { # DESCRIPTION WANT_SUBSTRING -- command...
-  local what=$1 want=$2; shift 3
-  "$@" >/dev/null 2>"$work/err"; local rc=$?
-  if [ $rc -ne 0 ] && [ "$(wc -l < "$work/err")" -eq 1 ] && grep -q "^unblur: .*$want" "$work/err"; then ok "$what"
-  else bad "$what: exit $rc: $(cat "$work/err")"; fi
-}
+. "$(dirname "$0")/harness.sh"
 # waits (at most ~60 s) until FILE has more than N lines
 wait_lines() { for _ in $(seq 600); do [ -f "$1" ] && [ "$(wc -l < "$1")" -gt "$2" ] && return 0; sleep 0.1; done; return 1; }
 
