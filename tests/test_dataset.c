@@ -257,10 +257,10 @@ static void test_batches(const ub__dataset *ds) {
         CHECK_OK(ctx, ub__sampler_create(ctx, realistic_json, "realistic", w + 1, &s));
         CHECK(ub__sampler_workers(s) == w + 1);
         p[w] = pair_new(batch, patch);
-        CHECK_OK(ctx, ub__dataset_batch(s, ds, 11, 5, batch, patch, p[w].blurred, p[w].sharp));
+        CHECK_OK(ctx, ub__dataset_batch(s, ds, 11, 5, 0, batch, patch, p[w].blurred, p[w].sharp));
         /* patch 33: rgb8 (30 high) and rgba (32 high) are too small; the lowest failing sample is reported */
         float *big = calloc(8 * 3 * 33 * 33, sizeof(float));
-        CHECK(ub__dataset_batch(s, ds, 11, 5, 8, 33, big, big) == UB_ERR_INVALID);
+        CHECK(ub__dataset_batch(s, ds, 11, 5, 0, 8, 33, big, big) == UB_ERR_INVALID);
         snprintf(errors[w], sizeof errors[w], "%s", ub_last_error(ctx));
         free(big);
         ub__sampler_destroy(&s);
@@ -280,6 +280,16 @@ static void test_batches(const ub__dataset *ds) {
     const size_t per = 3 * (size_t)patch * patch;
     CHECK_OK(one, ub__dataset_sample(ds, synth, one, 11, 5, 4, patch, q.blurred, q.sharp, NULL));
     CHECK(same_floats(q.blurred, p[0].blurred + 4 * per, per) && same_floats(q.sharp, p[0].sharp + 4 * per, per));
+    /* a range of the batch (one rank's share in data-parallel training) is those samples of the whole batch */
+    pair r = pair_new(3, patch);
+    ub__sampler *two = NULL;
+    CHECK_OK(ctx, ub__sampler_create(ctx, realistic_json, "realistic", 2, &two));
+    CHECK_OK(ctx, ub__dataset_batch(two, ds, 11, 5, 2, 3, patch, r.blurred, r.sharp));
+    CHECK_MSG(same_floats(r.blurred, p[0].blurred + 2 * per, 3 * per) && same_floats(r.sharp, p[0].sharp + 2 * per, 3 * per),
+              "samples 2..4 made alone differ from those of the whole batch");
+    CHECK(ub__dataset_batch(two, ds, 11, 5, -1, 3, patch, r.blurred, r.sharp) == UB_ERR_INVALID);
+    ub__sampler_destroy(&two);
+    pair_free(&r);
     /* bad sampler arguments */
     ub__sampler *s = (ub__sampler *)1;
     CHECK(ub__sampler_create(ctx, "{\"shake\": {\"p\": 2}}", "bad.json", 2, &s) == UB_ERR_INVALID && s == NULL);
@@ -446,7 +456,7 @@ static int test_bsds500(void) {
     const int batch = 4, patch = 128;
     pair p = pair_new(batch, patch);
     const double t1 = seconds();
-    CHECK_OK(ctx, ub__dataset_batch(s, ds, 1, 0, batch, patch, p.blurred, p.sharp));
+    CHECK_OK(ctx, ub__dataset_batch(s, ds, 1, 0, 0, batch, patch, p.blurred, p.sharp));
     printf("bsds500: a batch of %d patches of %d (realistic, 2 workers) in %.2f s\n", batch, patch, seconds() - t1);
     const size_t n = 3 * (size_t)patch * patch;
     for (int i = 0; i < batch; i++) CHECK_MSG(!same_floats(p.blurred + i * n, p.sharp + i * n, n), "sample %d", i);

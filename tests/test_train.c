@@ -147,7 +147,7 @@ static void test_smoke(ub_ctx *ctx) {
     c.steps = 100;
     snprintf(c.val_pairs, sizeof c.val_pairs, "%s", at("pairs"));
     ub__train *t = NULL;
-    CHECK_OK(ctx, ub__train_open(ctx, &c, 0, &t));
+    CHECK_OK(ctx, ub__train_open(ctx, &c, 0, NULL, &t));
     if (!t) return;
     int images, skipped, nval;
     ub__train_data_counts(t, &images, &skipped, &nval);
@@ -187,7 +187,7 @@ static float *run_copy(ub_ctx *ctx, const ub__train_config *c, int resume, long 
     ub__train *t = NULL;
     volatile sig_atomic_t flag = 0;
     recorder r = {{0}, 0, stop_after, &flag};
-    CHECK_OK(ctx, ub__train_open(ctx, c, resume, &t));
+    CHECK_OK(ctx, ub__train_open(ctx, c, resume, NULL, &t));
     if (!t) return NULL;
     CHECK_OK(ctx, ub__train_run(t, 0, &flag, record, &r, out));
     size_t n = ub__train_param_count(t);
@@ -247,11 +247,11 @@ static void test_resume(ub_ctx *ctx) {
     /* a checkpoint of another architecture or seed is refused, naming the key */
     ub__train *t = NULL;
     a.width = 8;
-    CHECK(ub__train_open(ctx, &a, 1, &t) == UB_ERR_MISMATCH && t == NULL);
+    CHECK(ub__train_open(ctx, &a, 1, NULL, &t) == UB_ERR_MISMATCH && t == NULL);
     CHECK_MSG(strstr(ub_last_error(ctx), "width is 4 in the checkpoint, 8 in this run") != NULL, "%s",
               ub_last_error(ctx));
     a.width = 4, a.seed = 99;
-    CHECK(ub__train_open(ctx, &a, 1, &t) == UB_ERR_MISMATCH && t == NULL);
+    CHECK(ub__train_open(ctx, &a, 1, NULL, &t) == UB_ERR_MISMATCH && t == NULL);
     CHECK_MSG(strstr(ub_last_error(ctx), "seed") != NULL, "%s", ub_last_error(ctx));
 }
 
@@ -261,7 +261,7 @@ static void test_nan(ub_ctx *ctx) {
     c.val[0] = '\0';
     c.lr = 1e6, c.min_lr = 0, c.warmup = 0, c.clip = 0, c.checkpoint_seconds = 0, c.steps = 30;
     ub__train *t = NULL;
-    CHECK_OK(ctx, ub__train_open(ctx, &c, 0, &t));
+    CHECK_OK(ctx, ub__train_open(ctx, &c, 0, NULL, &t));
     if (!t) return;
     ub__train_outcome out = UB__TRAIN_DONE;
     CHECK(ub__train_run(t, 0, NULL, NULL, NULL, &out) == UB_ERR_INVALID);
@@ -322,7 +322,7 @@ static void test_perceptual(ub_ctx *ctx) {
         }
         ub__train *t = NULL;
         recorder r = {{0}, 0, 0, NULL};
-        CHECK_OK(ctx, ub__train_open(ctx, &c, 0, &t));
+        CHECK_OK(ctx, ub__train_open(ctx, &c, 0, NULL, &t));
         if (!t) return;
         CHECK_OK(ctx, ub__train_run(t, 0, NULL, record, &r, NULL));
         CHECK(r.count == 3 && isfinite(r.loss[2]));

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../train/dist.h"
 #include "../train/train.h"
 #include "cli.h"
 
@@ -175,21 +176,25 @@ static int report(void *user, const ub__train_stats *s) {
     return 0;
 }
 
-static int train(ub_ctx *ctx, const ub__train_config *c, int resume, long stop_at, reporter *r,
+static int train(ub_ctx *ctx, ub__dist *dist, const ub__train_config *c, int resume, long stop_at, reporter *r,
                  cli_progress *loading) {
     ub__train *t = NULL;
-    ub_status opened = ub__train_open(ctx, c, resume, &t);
+    ub_status opened = ub__train_open(ctx, c, resume, dist, &t);
     cli_progress_done(loading); /* ends the "loading images" bar before our own lines */
     if (opened != UB_OK) return cli_fail_ctx(ctx);
     int images, skipped, nval;
     ub__train_data_counts(t, &images, &skipped, &nval);
-    if (skipped > 0)
+    if (skipped > 0 && ub__dist_rank(dist) == 0)
         fprintf(stderr, "unblur: warning: %d images smaller than the patch (%d) skipped\n", skipped, c->patch);
     if (!r->quiet)
         fprintf(stderr,
                 "unblur: training RBNet W%d N%d D%d (%zu parameters) on %d images, %d validation; %s at step %ld\n",
                 c->width, c->blocks, c->depth, ub__train_param_count(t), images, nval, resume ? "resuming" : "starting",
                 ub__train_steps_done(t));
+    if (!r->quiet && ub__dist_size(dist) > 1)
+        fprintf(stderr, "unblur: %d processes (%s), %d images of each batch of %d per process, %d threads each\n",
+                ub__dist_size(dist), ub__dist_library(dist), c->batch / ub__dist_size(dist), c->batch,
+                ub_ctx_threads(ctx));
     install_handlers();
     ub__train_outcome outcome = UB__TRAIN_DONE;
     ub_status st = ub__train_run(t, stop_at, &stop_requested, report, r, &outcome);
@@ -205,7 +210,7 @@ static int train(ub_ctx *ctx, const ub__train_config *c, int resume, long stop_a
         return cli_fail(EXIT_RUNTIME, "%s; the last good checkpoint is kept in %s/checkpoint.safetensors",
                         ub_last_error(ctx), c->run);
     if (st) return cli_fail_ctx(ctx);
-    if (outcome == UB__TRAIN_STOPPED)
+    if (outcome == UB__TRAIN_STOPPED && ub__dist_rank(dist) == 0)
         fprintf(stderr, "unblur: stopped at step %ld; checkpoint written; continue with 'unblur train --resume %s'\n",
                 done, c->run);
     else if (!r->quiet)
@@ -267,9 +272,23 @@ int cmd_train(const cli_command *cmd, int argc, char **argv) {
     if (args.count > 0) return cli_fail(EXIT_USAGE, "train: unexpected argument '%s'", args.positional[0]);
     if (f.resume && f.run && strcmp(f.resume, f.run) != 0)
         return cli_fail(EXIT_USAGE, "train: --resume %s and --run %s name different folders", f.resume, f.run);
+    /* under mpirun, the processes on one machine share its cores unless --threads says otherwise */
+    int local = ub__dist_local_processes();
+    if (g.threads == 0 && local > 1) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        g.threads = cores > local ? (int)(cores / local) : 1;
+    }
     cli_progress progress;
     ub_ctx *ctx = cli_make_context(&g, &progress);
     if (!ctx) return EXIT_RUNTIME;
+    ub__dist *dist = NULL;
+    if (ub__dist_open(ctx, NULL, NULL, &dist) != UB_OK) {
+        int failed = cli_fail_ctx(ctx);
+        ub_ctx_destroy(&ctx);
+        return failed;
+    }
+    /* rank 0 speaks for the run; the others only report their own errors */
+    if (ub__dist_rank(dist) > 0) g.quiet = 1, progress.enabled = 0;
     ub__train_config c;
     ub__train_config_default(&c);
     int rc = 0;
@@ -284,8 +303,9 @@ int cmd_train(const cli_command *cmd, int argc, char **argv) {
     if (!rc && !c.data[0])
         rc = cli_fail(EXIT_USAGE, "train: no training images: give --data DIR (or --config, --resume)");
     reporter r = {isatty(STDERR_FILENO), g.quiet, f.log_every > 0 ? (long)f.log_every : 100, 0, 0.0};
-    if (!rc) rc = train(ctx, &c, f.resume != NULL, f.stop_at > 0 ? (long)f.stop_at : 0, &r, &progress);
+    if (!rc) rc = train(ctx, dist, &c, f.resume != NULL, f.stop_at > 0 ? (long)f.stop_at : 0, &r, &progress);
     cli_progress_done(&progress);
+    ub__dist_close(&dist);
     ub_ctx_destroy(&ctx);
     return rc;
 }

@@ -40,15 +40,23 @@ static const cli_command commands[] = {
      cmd_synth},
     {"kernels", "-o DIR [-n N] [--preset P | --config C.json] [--seed S]",
      "Write the camera PSFs a preset draws, as 16-bit PNGs, and a contact sheet.", NULL, cmd_kernels},
-    {"model", "info M.safetensors | init -o M.safetensors [--width W] [--blocks N] [--depth D] [--seed S]",
-     "Inspect an RBNet weights file, or write one with random (PyTorch-style) weights.", NULL, cmd_model},
+    {"model",
+     "info M.safetensors | init -o M.safetensors [--width W] [--blocks N] [--depth D] [--seed S] | "
+     "diff A.safetensors B.safetensors [--tolerance X]",
+     "Inspect an RBNet weights file, write one with random (PyTorch-style) weights, or compare two.", NULL,
+     cmd_model},
     {"train", "--data DIR --run RUN [--preset P] [options] | --config train.json | --resume RUN",
      "Train RBNet on sharp images blurred on the fly by the synthesis.",
      "Writes RUN/config.json, log.csv, model.safetensors (EMA weights) and checkpoint.safetensors\n"
      "(every --checkpoint-seconds, at the end, and on SIGINT/SIGTERM, which stop after the current step;\n"
      "a second signal exits at once). --resume RUN continues bit-identically (same --threads), refusing a\n"
      "checkpoint whose architecture or data/synthesis settings differ. A non-finite loss stops the run\n"
-     "(exit 1) keeping the last good checkpoint. --config's JSON takes the keys of config.json.",
+     "(exit 1) keeping the last good checkpoint. --config's JSON takes the keys of config.json.\n"
+     "\n"
+     "Data-parallel: mpirun -np P unblur train ... runs P processes (on the machines of a --hostfile too;\n"
+     "every machine needs the data, rank 0 writes the run folder). Each makes batch/P samples of every\n"
+     "step's batch, the gradients are averaged (MPI_Allreduce), and the weights stay identical on every\n"
+     "process. Without --threads, the processes of a machine share its cores.",
      cmd_train},
 };
 static const cli_command deblur = {"", "IN... -o OUT [options]", "Deblur photographs.", NULL, cmd_deblur};

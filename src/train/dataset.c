@@ -655,12 +655,12 @@ static ub_status first_failure(ub__sampler *s) {
     return ub__fail(s->ctx, first->status, "dataset: sample %d failed", first->index);
 }
 
-ub_status ub__dataset_batch(ub__sampler *s, const ub__dataset *ds, uint64_t run_seed, uint64_t step, int batch,
-                            int patch, float *blurred, float *sharp) {
+ub_status ub__dataset_batch(ub__sampler *s, const ub__dataset *ds, uint64_t run_seed, uint64_t step, int first,
+                            int batch, int patch, float *blurred, float *sharp) {
     if (!s) return UB_ERR_INVALID;
     if (!ds || !blurred || !sharp) return ub__fail(s->ctx, UB_ERR_INVALID, "dataset batch: NULL argument");
-    if (batch < 1 || patch < 1)
-        return ub__fail(s->ctx, UB_ERR_INVALID, "dataset batch: batch %d, patch %d", batch, patch);
+    if (first < 0 || batch < 1 || batch > INT32_MAX - first || patch < 1)
+        return ub__fail(s->ctx, UB_ERR_INVALID, "dataset batch: samples %d + %d, patch %d", first, batch, patch);
     const size_t per_sample = 3 * (size_t)patch * (size_t)patch;
     for (int w = 0; w < s->workers; w++) {
         free(s->failure[w].message);
@@ -670,9 +670,9 @@ ub_status ub__dataset_batch(ub__sampler *s, const ub__dataset *ds, uint64_t run_
 #pragma omp parallel for num_threads(s->workers) schedule(dynamic, 1)
     for (int i = 0; i < batch; i++) {
         const int w = omp_get_thread_num();
-        ub_status st = ub__dataset_sample(ds, s->synth[w], s->wctx[w], run_seed, step, i, patch,
+        ub_status st = ub__dataset_sample(ds, s->synth[w], s->wctx[w], run_seed, step, first + i, patch,
                                           blurred + (size_t)i * per_sample, sharp + (size_t)i * per_sample, NULL);
-        if (st) record_failure(&s->failure[w], i, st, ub_last_error(s->wctx[w]));
+        if (st) record_failure(&s->failure[w], first + i, st, ub_last_error(s->wctx[w]));
     }
     return first_failure(s);
 }

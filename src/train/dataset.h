@@ -8,7 +8,7 @@
      ub__dataset_bytes(ds), ub__dataset_skipped_count(ds), ub__dataset_skipped_name(ds, i)
      ub__dataset_sample(ds, synth, ctx, run_seed, step, index, patch, blurred, sharp, &info)
      ub__sampler_create(ctx, synth_json, name, workers, &s), ub__sampler_destroy(&s)
-     ub__dataset_batch(s, ds, run_seed, step, batch, patch, blurred, sharp)
+     ub__dataset_batch(s, ds, run_seed, step, first, batch, patch, blurred, sharp)
      ub__dataset_close(&ds)
 
    FILES
@@ -120,9 +120,10 @@ ub_status ub__sampler_create(ub_ctx *ctx, const char *synth_json, const char *na
 void ub__sampler_destroy(ub__sampler **s);
 int ub__sampler_workers(const ub__sampler *s);
 
-/* Fills samples 0..batch-1 of `step`: blurred and sharp are NCHW, batch x 3 x patch x patch floats.
-   Identical bytes for any worker count. */
-ub_status ub__dataset_batch(ub__sampler *s, const ub__dataset *ds, uint64_t run_seed, uint64_t step, int batch,
-                            int patch, float *blurred, float *sharp);
+/* Fills samples first .. first+batch-1 of `step`: blurred and sharp are NCHW, batch x 3 x patch x patch
+   floats. Identical bytes for any worker count; a data-parallel run's ranks each make their own range
+   of the same global batch (train/dist.h). */
+ub_status ub__dataset_batch(ub__sampler *s, const ub__dataset *ds, uint64_t run_seed, uint64_t step, int first,
+                            int batch, int patch, float *blurred, float *sharp);
 
 #endif

@@ -20,6 +20,7 @@
 #include "nn/optim.h"
 #include "nn/safetensors.h"
 #include "train/dataset.h"
+#include "train/dist.h"
 #include "unblur/metrics.h"
 
 #define MAX_FOLDERS 16
@@ -27,6 +28,8 @@
 #define VAL_STREAM 0x76616cu
 /* The weight initialisation's stream: step 0 of the sampler is never drawn, so (0, this) is free. */
 #define INIT_STREAM 0x696e6974u
+/* The floats after a step's gradients in the buffer that the ranks sum (one MPI_Allreduce per step). */
+enum { TAIL_LOSS, TAIL_FAILED, TAIL_STOP, TAIL_CHECKPOINT, TAIL_FLOATS };
 
 /* ---- configuration ---- */
 
@@ -184,6 +187,12 @@ typedef struct val_set {
 struct ub__train {
     ub_ctx *ctx;
     ub__train_config cfg;
+    /* data parallelism (train/dist.h): this process is rank `rank` of `ranks`; it makes samples
+       rank * local_batch .. + local_batch - 1 of every step's batch of cfg.batch */
+    ub__dist *dist;
+    int rank, ranks, local_batch;
+    volatile sig_atomic_t *stop; /* the run's stop flag, sampled into each step's sum */
+    int agreed_stop, agreed_checkpoint; /* this step's sums: a rank was asked to stop; rank 0 wants a checkpoint */
     char *synth_json;
     ub__dataset *ds;
     ub__sampler *sampler;
@@ -200,8 +209,8 @@ struct ub__train {
     ub__graph graph;
     ub__fast_net *net;
     ub__vgg *vgg; /* the perceptual loss's network, or NULL */
-    float *params, *grads, *m, *v, *ema;
-    float *blurred, *sharp, *output, *doutput; /* batch x 3 x patch x patch each */
+    float *params, *grads, *m, *v, *ema; /* grads: total + TAIL_FLOATS */
+    float *blurred, *sharp, *output, *doutput; /* local_batch x 3 x patch x patch each */
     size_t batch_floats;
     long step; /* updates done */
     FILE *log;
@@ -364,7 +373,7 @@ static ub_status open_network(ub__train *t) {
     t->arch.width = t->cfg.width, t->arch.blocks = t->cfg.blocks, t->arch.mid_blocks = t->cfg.blocks;
     t->arch.depth = t->cfg.depth;
     ub_status st = ub__rbnet_params(ctx, &t->arch, &t->table);
-    if (!st) st = ub__rbnet_graph(ctx, &t->arch, &t->table, t->cfg.batch, t->cfg.patch, t->cfg.patch, &t->graph);
+    if (!st) st = ub__rbnet_graph(ctx, &t->arch, &t->table, t->local_batch, t->cfg.patch, t->cfg.patch, &t->graph);
     if (!st) st = ub__fast_net_create(ctx, &t->graph, &t->table, 1, &t->net);
     if (!st && t->cfg.vgg[0]) {
         st = ub__vgg_open(ctx, t->cfg.vgg, t->cfg.vgg_layer[0] ? t->cfg.vgg_layer : NULL, &t->vgg);
@@ -375,8 +384,9 @@ static ub_status open_network(ub__train *t) {
     }
     size_t n = t->table.total;
     float **state[] = {&t->params, &t->grads, &t->m, &t->v, &t->ema};
-    for (size_t i = 0; !st && i < sizeof state / sizeof *state; i++) st = alloc_floats(ctx, n, state[i]);
-    if (!st && !ub__mul3_size((size_t)t->cfg.batch * 3, (size_t)t->cfg.patch, (size_t)t->cfg.patch, &t->batch_floats))
+    for (size_t i = 0; !st && i < sizeof state / sizeof *state; i++)
+        st = alloc_floats(ctx, state[i] == &t->grads ? n + TAIL_FLOATS : n, state[i]);
+    if (!st && !ub__mul3_size((size_t)t->local_batch * 3, (size_t)t->cfg.patch, (size_t)t->cfg.patch, &t->batch_floats))
         st = ub__fail(ctx, UB_ERR_LIMIT, "training: batch too large");
     float **bufs[] = {&t->blurred, &t->sharp, &t->output, &t->doutput};
     for (size_t i = 0; !st && i < sizeof bufs / sizeof *bufs; i++) st = alloc_floats(ctx, t->batch_floats, bufs[i]);
@@ -628,14 +638,36 @@ static ub_status write_curve(ub__train *t) {
     return st;
 }
 
+static uint64_t hash_floats(uint64_t h, const float *x, size_t n) {
+    const unsigned char *b = (const unsigned char *)x;
+    for (size_t i = 0; i < n * sizeof(float); i++) h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* Data-parallel runs: the weights must be the same bits on every rank (each applies the same summed
+   gradients); checked at every checkpoint, so that a drift cannot go unnoticed. */
+static ub_status check_same_weights(ub__train *t) {
+    if (t->ranks == 1) return UB_OK;
+    uint64_t h = hash_floats(0xcbf29ce484222325ull, t->params, t->table.total);
+    h = hash_floats(h, t->ema, t->table.total);
+    unsigned long long lo, hi;
+    ub_status st = ub__dist_min_max(t->dist, h, &lo, &hi);
+    if (!st && lo != hi)
+        st = ub__fail(t->ctx, UB_ERR_INVALID, "step %ld: the weights differ between the %d training processes", t->step,
+                      t->ranks);
+    return st;
+}
+
 ub_status ub__train_save(ub__train *t) {
     size_t n = t->table.total;
     t->diverged = !all_finite(t->params, n) || !all_finite(t->ema, n) || !all_finite(t->m, n) || !all_finite(t->v, n);
     if (t->diverged)
         return ub__fail(t->ctx, UB_ERR_INVALID, "step %ld: the weights are not finite; not saved", t->step);
-    ub_status st = write_checkpoint(t);
-    if (!st) st = write_model(t);
+    ub_status st = check_same_weights(t);
+    if (!st && t->rank == 0) st = write_checkpoint(t);
+    if (!st && t->rank == 0) st = write_model(t);
     if (!st && t->log) st = write_curve(t);
+    st = ub__dist_agree(t->dist, t->ctx, st);
     t->last_checkpoint = now_seconds();
     return st;
 }
@@ -719,24 +751,44 @@ static ub_status write_config(ub__train *t) {
     return st;
 }
 
-ub_status ub__train_open(ub_ctx *ctx, const ub__train_config *cfg, int resume, ub__train **out) {
+/* Rank 0's weights, optimiser state and step into every rank (fresh weights are the same everywhere
+   anyway, being drawn from the run seed; a resumed state is read by rank 0 alone). */
+static ub_status share_state(ub__train *t) {
+    size_t bytes = t->table.total * sizeof(float);
+    float *state[] = {t->params, t->m, t->v, t->ema};
+    ub_status st = UB_OK;
+    for (size_t i = 0; !st && i < sizeof state / sizeof *state; i++) st = ub__dist_broadcast(t->dist, state[i], bytes);
+    if (!st) st = ub__dist_broadcast(t->dist, &t->step, sizeof t->step);
+    return st;
+}
+
+ub_status ub__train_open(ub_ctx *ctx, const ub__train_config *cfg, int resume, ub__dist *dist, ub__train **out) {
     if (!cfg || !out) return ub__fail(ctx, UB_ERR_INVALID, "training: NULL argument");
     *out = NULL;
     ub_status st = ub__train_config_check(ctx, cfg);
     if (st) return st;
+    const int ranks = ub__dist_size(dist);
+    if (cfg->batch % ranks != 0)
+        return ub__fail(ctx, UB_ERR_INVALID, "training: a batch of %d does not split evenly over %d processes",
+                        cfg->batch, ranks);
     ub__train *t = calloc(1, sizeof *t);
     if (!t) return ub__fail(ctx, UB_ERR_NOMEM, "training: out of memory");
     t->ctx = ctx, t->cfg = *cfg;
+    t->dist = dist, t->rank = ub__dist_rank(dist), t->ranks = ranks, t->local_batch = cfg->batch / ranks;
     for (int k = 0; k < 2; k++) t->vs[k].psnr = t->vs[k].ssim = t->vs[k].input_psnr = t->vs[k].input_ssim = NAN;
     t->synth_json = synth_text(ctx, cfg);
     st = t->synth_json ? UB_OK : UB_ERR_INVALID;
     if (!st) st = open_network(t);
-    if (!st && resume) st = load_checkpoint(t);
+    if (!st && resume && t->rank == 0) st = load_checkpoint(t);
+    st = ub__dist_agree(dist, ctx, st);
+    if (!st) st = share_state(t);
     if (!st) st = open_data(t);
-    if (!st) st = open_validation(t);
-    if (!st) st = make_folder(ctx, cfg->run);
-    if (!st) st = write_config(t);
-    if (!st) st = open_log(t, resume);
+    /* only rank 0 validates and writes */
+    if (!st && t->rank == 0) st = open_validation(t);
+    if (!st && t->rank == 0) st = make_folder(ctx, cfg->run);
+    if (!st && t->rank == 0) st = write_config(t);
+    if (!st && t->rank == 0) st = open_log(t, resume);
+    st = ub__dist_agree(dist, ctx, st);
     if (st) {
         ub__train_close(&t);
         return st;
@@ -773,10 +825,14 @@ void ub__train_close(ub__train **tp) {
 
 /* ---- steps ---- */
 
+/* This rank's first sample of every batch. */
+static int first_sample(const ub__train *t) { return t->rank * t->local_batch; }
+
 static void *prefetch_main(void *arg) {
     ub__train *t = arg;
     t->pending_status = ub__dataset_batch(t->sampler, t->ds, (uint64_t)t->cfg.seed, (uint64_t)t->pending_step,
-                                          t->cfg.batch, t->cfg.patch, t->next_blurred, t->next_sharp);
+                                          first_sample(t), t->local_batch, t->cfg.patch, t->next_blurred,
+                                          t->next_sharp);
     return NULL;
 }
 
@@ -807,16 +863,16 @@ static void swap_buffers(float **a, float **b) {
 static ub_status make_batch(ub__train *t, long step) {
     uint64_t seed = (uint64_t)t->cfg.seed;
     if (!t->cfg.prefetch)
-        return ub__dataset_batch(t->sampler, t->ds, seed, (uint64_t)step, t->cfg.batch, t->cfg.patch, t->blurred,
-                                 t->sharp);
+        return ub__dataset_batch(t->sampler, t->ds, seed, (uint64_t)step, first_sample(t), t->local_batch,
+                                 t->cfg.patch, t->blurred, t->sharp);
     ub_status st;
     if (t->pending && t->pending_step == step) {
         st = join_prefetch(t);
         swap_buffers(&t->blurred, &t->next_blurred), swap_buffers(&t->sharp, &t->next_sharp);
     } else {
         if (t->pending) pthread_join(t->thread, NULL), t->pending = 0; /* a batch of another step: unused */
-        st = ub__dataset_batch(t->sampler, t->ds, seed, (uint64_t)step, t->cfg.batch, t->cfg.patch, t->blurred,
-                               t->sharp);
+        st = ub__dataset_batch(t->sampler, t->ds, seed, (uint64_t)step, first_sample(t), t->local_batch,
+                               t->cfg.patch, t->blurred, t->sharp);
         if (st) st = ub__fail(t->ctx, st, "%s", ub_last_error(t->data_ctx));
     }
     if (!st && step < t->cfg.steps) st = start_prefetch(t, step + 1);
@@ -827,7 +883,7 @@ static ub_status make_batch(ub__train *t, long step) {
 static ub_status batch_loss(ub__train *t, double *loss) {
     ub__loss_spec spec = {strcmp(t->cfg.loss, "charbonnier") == 0 ? UB__LOSS_CHARBONNIER : UB__LOSS_L1,
                           UB__CHARBONNIER_EPS};
-    int n = t->cfg.batch, p = t->cfg.patch;
+    int n = t->local_batch, p = t->cfg.patch;
     memset(t->doutput, 0, t->batch_floats * sizeof(float));
     double pixel = 0, freq = 0;
     ub_status st = ub__pixel_loss(t->ctx, &spec, n, 3, p, p, t->output, t->sharp, t->doutput, 1.0, &pixel);
@@ -838,6 +894,34 @@ static ub_status batch_loss(ub__train *t, double *loss) {
         st = ub__perceptual_loss(t->ctx, t->vgg, n, p, p, t->output, t->sharp, t->doutput, pw, &perceptual);
     *loss = pixel + t->cfg.freq_weight * freq + pw * perceptual;
     return st;
+}
+
+static int checkpoint_due(const ub__train *t) {
+    return now_seconds() - t->last_checkpoint >= t->cfg.checkpoint_seconds;
+}
+
+/* Data-parallel runs: the step's one collective. Every rank calls it every step, failed or not (so that
+   none waits forever): the ranks' gradients, losses and flags (TAIL_*) are summed in one buffer; each
+   rank's gradient is of the mean loss over its share of the batch, so the mean over ranks is the
+   gradient of the whole batch's mean loss, the same on every rank. */
+static ub_status sum_over_ranks(ub__train *t, ub_status own, double *loss) {
+    const size_t n = t->table.total;
+    float *tail = t->grads + n;
+    tail[TAIL_LOSS] = own ? 0.0f : (float)*loss;
+    tail[TAIL_FAILED] = own ? 1.0f : 0.0f;
+    tail[TAIL_STOP] = (t->stop && *t->stop) || t->agreed_stop ? 1.0f : 0.0f;
+    tail[TAIL_CHECKPOINT] = t->rank == 0 && checkpoint_due(t) ? 1.0f : 0.0f;
+    ub_status st = ub__dist_sum_floats(t->dist, t->grads, n + TAIL_FLOATS);
+    if (st || own) return st ? st : own;
+    if (tail[TAIL_FAILED] > 0)
+        return ub__fail(t->ctx, UB_ERR_INVALID, "step %ld: another training process failed (its message is above)",
+                        t->step + 1);
+    const float scale = 1.0f / (float)t->ranks;
+#pragma omp parallel for num_threads(ub_ctx_threads(t->ctx)) schedule(static)
+    for (size_t i = 0; i < n; i++) t->grads[i] *= scale;
+    *loss = (double)tail[TAIL_LOSS] / t->ranks;
+    t->agreed_stop = tail[TAIL_STOP] > 0, t->agreed_checkpoint = tail[TAIL_CHECKPOINT] > 0;
+    return UB_OK;
 }
 
 ub_status ub__train_step(ub__train *t, ub__train_stats *stats) {
@@ -851,14 +935,16 @@ ub_status ub__train_step(ub__train *t, ub__train_stats *stats) {
     if (!st) st = ub__fast_forward(t->net, t->params, t->blurred, t->output);
     double loss = 0;
     if (!st) st = batch_loss(t, &loss);
+    if (t->ranks == 1 && st) return st;
+    /* a run of one stops before the backward pass; ranks learn of a non-finite loss from its sum */
+    if (t->ranks == 1 && !isfinite(loss)) t->diverged = 1;
+    else if (!st) memset(t->grads, 0, n * sizeof(float)), st = ub__fast_backward(t->net, t->params, t->doutput, t->grads, NULL);
+    if (t->ranks > 1) st = sum_over_ranks(t, st, &loss);
     if (st) return st;
     t->diverged = !isfinite(loss);
     if (t->diverged)
         return ub__fail(ctx, UB_ERR_INVALID, "step %ld: the loss is not finite (%g): stopped (learning rate too high?)",
                         step, loss);
-    memset(t->grads, 0, n * sizeof(float));
-    st = ub__fast_backward(t->net, t->params, t->doutput, t->grads, NULL);
-    if (st) return st;
     double norm = t->cfg.clip > 0 ? ub__clip_grad_norm(n, t->grads, t->cfg.clip, threads)
                                   : ub__grad_norm(n, t->grads, threads);
     t->diverged = !isfinite(norm);
@@ -907,27 +993,33 @@ ub_status ub__train_run(ub__train *t, long stop_at, volatile sig_atomic_t *stop,
     long last = stop_at > 0 && stop_at < t->cfg.steps ? stop_at : t->cfg.steps;
     int asked = 0;
     ub_status st = UB_OK;
-    t->diverged = 0;
+    t->diverged = 0, t->stop = stop, t->agreed_stop = 0;
     while (!st && !asked && t->step < last) {
         ub__train_stats s;
         if ((st = ub__train_step(t, &s)) != UB_OK) break;
-        if (t->vs[0].n + t->vs[1].n > 0 && (t->step % t->cfg.val_every == 0 || t->step == last)) {
-            if ((st = validate(t)) != UB_OK) break;
-            s.validated = 1;
+        if (t->step % t->cfg.val_every == 0 || t->step == last) {
+            /* rank 0 validates; the others wait for its outcome */
+            if (t->vs[0].n + t->vs[1].n > 0) st = validate(t), s.validated = !st;
+            if ((st = ub__dist_agree(t->dist, t->ctx, st)) != UB_OK) break;
             const val_set *a = &t->vs[0], *b = &t->vs[1];
             s.val_psnr = a->psnr, s.val_ssim = a->ssim;
             s.val_input_psnr = a->input_psnr, s.val_input_ssim = a->input_ssim;
             s.real_psnr = b->psnr, s.real_ssim = b->ssim;
             s.real_input_psnr = b->input_psnr, s.real_input_ssim = b->input_ssim;
         }
-        asked = stop && *stop;
+        /* a run of ranks acts on what they agreed in the step's sum (a signal reaches them at different
+           moments, and only rank 0 keeps time) */
+        const int many = t->ranks > 1;
+        asked = many ? t->agreed_stop : stop && *stop;
         /* the last step's and a stop's checkpoint come after the loop */
-        if (!asked && t->step < last && now_seconds() - t->last_checkpoint >= t->cfg.checkpoint_seconds) {
+        if (!asked && t->step < last && (many ? t->agreed_checkpoint : checkpoint_due(t))) {
             if ((st = ub__train_save(t)) != UB_OK) break;
             s.checkpointed = 1;
         }
         log_row(t, &s);
-        if ((report && report(user, &s) != 0) || (stop && *stop)) asked = 1;
+        /* a report's request to stop is shared through the next step's sum */
+        if (report && report(user, &s) != 0) t->agreed_stop = 1, asked |= !many;
+        if (!many && stop && *stop) asked = 1;
     }
     if (!st) st = ub__train_save(t);
     if (outcome)

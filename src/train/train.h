@@ -52,7 +52,20 @@
    it pays only where cores are free (measured, 16-core Xeon, W 32, batch 8 of 128 px: realistic preset
    30.4 -> 32.7 images/s; gaussian 38.7 -> 35.1; on 2 busy cores it halves the speed), hence off by default.
 
-   Data-parallel training over MPI (issue 6, point 7) is not implemented. */
+   DATA PARALLELISM (train/dist.h): under `mpirun -np P`, P processes (ranks) share every step's batch:
+   rank r makes samples r B/P .. (r+1) B/P - 1 of the global batch B (B must be a multiple of P), so the
+   data is the same samples whatever P. Each rank runs forward, loss and backward on its share; one
+   MPI_Allreduce then sums the gradients (the mean over ranks = the gradient of the whole batch's mean
+   loss), the losses and the flags below in one buffer, and every rank clips and applies the same
+   update: the weights stay the same bits everywhere (checked at every checkpoint by a hash). Rank 0
+   alone validates, logs and writes files; a resume is read by rank 0 and broadcast, and so are fresh
+   weights. A signal or a report's stop request on any rank, and rank 0's checkpoint timer, reach all
+   ranks through the flags of the next sum, so they stop and checkpoint at the same step; a failure on
+   one rank (e.g. an unreadable image) is shared the same way and every rank exits with an error.
+   Not bit-identical to a run with another P (the batch's sums are taken in another order): the same
+   within float rounding (tests/cli_mpi.sh: max |dw| after 20 steps, -np 2 vs -np 1). The one sum is
+   not overlapped with the backward pass: on one machine it costs under 1% of a step (measured in
+   bench/TRAIN_RESULTS.md). */
 #ifndef UB_TRAIN_TRAIN_H
 #define UB_TRAIN_TRAIN_H
 
@@ -109,8 +122,11 @@ typedef struct ub__train ub__train;
 /* Opens a run: the dataset, samplers, network, validation set, run folder (config.json written, log.csv
    opened). resume = 0: fresh weights from the seed; resume = 1: the state of cfg->run/checkpoint.safetensors,
    refused with a one-line message naming the first key that differs (architecture or data/synthesis).
-   `ctx` must outlive the run. */
-ub_status ub__train_open(ub_ctx *ctx, const ub__train_config *cfg, int resume, ub__train **out);
+   `ctx` must outlive the run. dist: the processes of a data-parallel run (train/dist.h), or NULL for a
+   run of one; it must outlive the run. Collective over dist's ranks, like ub__train_run and
+   ub__train_save: every rank calls them in the same order. */
+typedef struct ub__dist ub__dist;
+ub_status ub__train_open(ub_ctx *ctx, const ub__train_config *cfg, int resume, ub__dist *dist, ub__train **out);
 void ub__train_close(ub__train **t);
 
 typedef struct ub__train_stats {
