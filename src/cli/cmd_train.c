@@ -200,12 +200,15 @@ static int train(ub_ctx *ctx, ub__dist *dist, const ub__train_config *c, int res
     ub_status st = ub__train_run(t, stop_at, &stop_requested, report, r, &outcome);
     if (r->drawn) fputc('\n', stderr);
     long done = ub__train_steps_done(t), timed;
-    double data_s, step_s;
-    ub__train_timing(t, &timed, &data_s, &step_s);
+    double data_s, step_s, sum_s;
+    ub__train_timing(t, &timed, &data_s, &step_s, &sum_s);
     ub__train_close(&t);
-    if (!r->quiet && timed > 0 && step_s > 0)
-        fprintf(stderr, "unblur: %ld steps, %.3f s each (making the batch: %.3f s), %.2f images/s\n", timed,
-                step_s / (double)timed, data_s / (double)timed, (double)timed * c->batch / step_s);
+    if (!r->quiet && timed > 0 && step_s > 0) {
+        char sum[64] = "";
+        if (ub__dist_size(dist) > 1) snprintf(sum, sizeof sum, "; summing over processes: %.3f s", sum_s / (double)timed);
+        fprintf(stderr, "unblur: %ld steps, %.3f s each (making the batch: %.3f s%s), %.2f images/s\n", timed,
+                step_s / (double)timed, data_s / (double)timed, sum, (double)timed * c->batch / step_s);
+    }
     if (outcome == UB__TRAIN_DIVERGED)
         return cli_fail(EXIT_RUNTIME, "%s; the last good checkpoint is kept in %s/checkpoint.safetensors",
                         ub_last_error(ctx), c->run);

@@ -222,7 +222,7 @@ struct ub__train {
     long start_step;
     int diverged; /* a non-finite loss, gradient norm or state stopped the run */
     long steps_timed;
-    double data_seconds, step_seconds;
+    double data_seconds, step_seconds, sum_seconds; /* sum: the ranks' one collective, waiting included */
 };
 
 static ub_status join_prefetch(ub__train *t);
@@ -911,7 +911,9 @@ static ub_status sum_over_ranks(ub__train *t, ub_status own, double *loss) {
     tail[TAIL_FAILED] = own ? 1.0f : 0.0f;
     tail[TAIL_STOP] = (t->stop && *t->stop) || t->agreed_stop ? 1.0f : 0.0f;
     tail[TAIL_CHECKPOINT] = t->rank == 0 && checkpoint_due(t) ? 1.0f : 0.0f;
+    double t0 = now_seconds();
     ub_status st = ub__dist_sum_floats(t->dist, t->grads, n + TAIL_FLOATS);
+    t->sum_seconds += now_seconds() - t0;
     if (st || own) return st ? st : own;
     if (tail[TAIL_FAILED] > 0)
         return ub__fail(t->ctx, UB_ERR_INVALID, "step %ld: another training process failed (its message is above)",
@@ -1054,7 +1056,9 @@ void ub__train_last_real_val(const ub__train *t, int *pairs, double *psnr, doubl
     if (input_ssim) *input_ssim = t->vs[1].input_ssim;
 }
 
-void ub__train_timing(const ub__train *t, long *steps, double *data_seconds, double *step_seconds) {
+void ub__train_timing(const ub__train *t, long *steps, double *data_seconds, double *step_seconds,
+                      double *sum_seconds) {
+    if (sum_seconds) *sum_seconds = t->sum_seconds;
     if (steps) *steps = t->steps_timed;
     if (data_seconds) *data_seconds = t->data_seconds;
     if (step_seconds) *step_seconds = t->step_seconds;

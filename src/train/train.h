@@ -174,8 +174,10 @@ const float *ub__train_params(const ub__train *t);
 const float *ub__train_ema(const ub__train *t);
 /* Images kept and skipped (smaller than the patch) by the dataset; validation images. */
 void ub__train_data_counts(const ub__train *t, int *images, int *skipped, int *val_images);
-/* Totals of this process's steps: count, seconds making batches, seconds in steps. */
-void ub__train_timing(const ub__train *t, long *steps, double *data_seconds, double *step_seconds);
+/* Totals of this process's steps: count, seconds making batches, seconds in steps, and of those
+   seconds in the data-parallel sum (waiting for the other ranks included; 0 in a run of one). */
+void ub__train_timing(const ub__train *t, long *steps, double *data_seconds, double *step_seconds,
+                      double *sum_seconds);
 /* The last validation's metrics (NAN before any) on the synthetic set, and on the real pairs. */
 void ub__train_last_val(const ub__train *t, double *psnr, double *ssim, double *input_psnr, double *input_ssim);
 void ub__train_last_real_val(const ub__train *t, int *pairs, double *psnr, double *ssim, double *input_psnr,
