@@ -64,8 +64,8 @@
    one rank (e.g. an unreadable image) is shared the same way and every rank exits with an error.
    Not bit-identical to a run with another P (the batch's sums are taken in another order): the same
    within float rounding (tests/cli_mpi.sh: max |dw| after 20 steps, -np 2 vs -np 1). The one sum is
-   not overlapped with the backward pass: on one machine it costs under 1% of a step (measured in
-   bench/TRAIN_RESULTS.md). */
+   not overlapped with the backward pass: on one machine it takes 5% of a W 32 step, waiting for the
+   slower rank included (bench/TRAIN_RESULTS.md), which is all that overlapping could save there. */
 #ifndef UB_TRAIN_TRAIN_H
 #define UB_TRAIN_TRAIN_H
 
