@@ -9,6 +9,12 @@
           ub_bench_rbnet --peak [--threads 2]           the machine's fp32 FMA throughput
    options: --width 32 --blocks 2 --mid-blocks M (default: blocks) --depth 2 --threads 2
             --iters 11 --warmup 2 --layout auto|nhwc|blocked16|blocked8
+            --precision fp32|bf16 (inference: bf16 = ub__fast_net_create_bf16; it fails without native bf16)
+            --model M.safetensors (its weights and architecture; default: random weights)
+            --image IN.png (the input, and --size, from an image; default: random values)
+            --compare (bf16: also run the float net on the same input, after the timing and the peak RSS,
+                       and report "psnr_vs_fp32" (dB, peak 1) and "max_abs_vs_fp32" of the outputs
+                       clipped to [0, 1], as ub_model_run clips them)
    One configuration per process, so that peak_rss_mib (ru_maxrss) is that configuration's own.
    Inference: "ms" = median of --iters forward passes after --warmup; "gflops" = 2 x the
    convolution and linear MACs (counted as torch_rbnet_bench.py counts them) / median time.
@@ -28,6 +34,7 @@
 
 #include "nn/dnnl_exec.h"
 #include "nn/graph.h"
+#include "nn/model.h"
 #include "unblur.h"
 
 static double now(void) {
@@ -167,26 +174,28 @@ static void peak(int threads) {
 }
 
 typedef struct options {
-    int h, w, train, peak, batch, crop, threads, iters, warmup;
+    int h, w, train, peak, batch, crop, threads, iters, warmup, bf16, compare;
+    const char *model, *image;
     ub__rbnet_config cfg;
     ub__fast_layout layout;
 } options;
 
 static void usage(void) {
-    fprintf(stderr, "usage: ub_bench_rbnet --size HxW | --train [--batch N] [--crop C] | --peak\n"
-                    "       [--width W] [--blocks N] [--mid-blocks M] [--depth D] [--threads T]\n"
-                    "       [--iters N] [--warmup N] [--layout auto|nhwc|blocked16|blocked8]\n");
+    fprintf(stderr, "usage: ub_bench_rbnet --size HxW | --image IN | --train [--batch N] [--crop C] | --peak\n"
+                    "       [--width W] [--blocks N] [--mid-blocks M] [--depth D] [--model M] [--threads T]\n"
+                    "       [--iters N] [--warmup N] [--layout auto|nhwc|blocked16|blocked8]\n"
+                    "       [--precision fp32|bf16 [--compare]]\n");
     exit(2);
 }
 
 static options parse(int argc, char **argv) {
-    options o = {0, 0, 0, 0, 8, 128, 2, 11, 2, {0}, UB_FAST_LAYOUT_AUTO};
+    options o = {0, 0, 0, 0, 8, 128, 2, 11, 2, 0, 0, NULL, NULL, {0}, UB_FAST_LAYOUT_AUTO};
     ub__rbnet_config_default(&o.cfg);
     int mid = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--train") || !strcmp(a, "--peak")) {
-            *(a[2] == 't' ? &o.train : &o.peak) = 1;
+        if (!strcmp(a, "--train") || !strcmp(a, "--peak") || !strcmp(a, "--compare")) {
+            *(a[2] == 't' ? &o.train : a[2] == 'p' ? &o.peak : &o.compare) = 1;
             continue;
         }
         if (!v) usage();
@@ -202,13 +211,19 @@ static options parse(int argc, char **argv) {
         else if (!strcmp(a, "--threads")) o.threads = atoi(v);
         else if (!strcmp(a, "--iters")) o.iters = atoi(v);
         else if (!strcmp(a, "--warmup")) o.warmup = atoi(v);
+        else if (!strcmp(a, "--model")) o.model = v;
+        else if (!strcmp(a, "--image")) o.image = v;
+        else if (!strcmp(a, "--precision")) {
+            if (strcmp(v, "fp32") && strcmp(v, "bf16")) usage();
+            o.bf16 = !strcmp(v, "bf16");
+        }
         else if (!strcmp(a, "--layout")) {
             o.layout = !strcmp(v, "nhwc") ? UB_FAST_LAYOUT_NHWC : !strcmp(v, "blocked16") ? UB_FAST_LAYOUT_BLOCKED16
                      : !strcmp(v, "blocked8") ? UB_FAST_LAYOUT_BLOCKED8 : UB_FAST_LAYOUT_AUTO;
         } else usage();
     }
     o.cfg.mid_blocks = mid >= 0 ? mid : o.cfg.blocks;
-    if ((!o.train && !o.peak && (o.h < 1 || o.w < 1)) || o.batch < 1 || o.crop < 2 || o.threads < 1 || o.iters < 1 || o.warmup < 0)
+    if ((o.train && (o.bf16 || o.image)) || (o.compare && !o.bf16) || (!o.train && !o.peak && !o.image && (o.h < 1 || o.w < 1)) || o.batch < 1 || o.crop < 2 || o.threads < 1 || o.iters < 1 || o.warmup < 0)
         usage();
     return o;
 }
@@ -241,21 +256,40 @@ int main(int argc, char **argv) {
     s.threads = o.threads;
     ub_ctx *ctx = NULL;
     if (ub_ctx_create(&ctx, &s) != UB_OK) return 1;
+    float *loaded = NULL;
+    if (o.model) { /* (the architecture's options are the file's) */
+        ub_model *mdl = NULL;
+        if (ub_model_load(ctx, o.model, &mdl) != UB_OK) die(ctx, o.model);
+        o.cfg = mdl->config;
+        loaded = xmalloc(sizeof(float) * mdl->table.total);
+        memcpy(loaded, mdl->params, sizeof(float) * mdl->table.total);
+        ub_model_destroy(&mdl);
+    }
+    ub_image *img = NULL;
+    if (o.image) {
+        if (ub_image_read(ctx, o.image, &img) != UB_OK) die(ctx, o.image);
+        o.h = (int)img->height, o.w = (int)img->width;
+    }
     const int n = o.train ? o.batch : 1, h = o.train ? o.crop : o.h, w = o.train ? o.crop : o.w;
     ub__param_table t;
     ub__graph g;
     if (ub__rbnet_params(ctx, &o.cfg, &t) != UB_OK || ub__rbnet_graph(ctx, &o.cfg, &t, n, h, w, &g) != UB_OK)
         die(ctx, "graph");
-    float *params = init_params(&t);
-    const size_t pixels = (size_t)n * 3 * h * w;
+    float *params = loaded ? loaded : init_params(&t);
+    const size_t pixels = (size_t)n * 3 * h * w, plane = (size_t)h * w;
     float *input = xmalloc(sizeof(float) * pixels), *output = xmalloc(sizeof(float) * pixels);
     uint64_t seed = 2;
     for (size_t i = 0; i < pixels; i++) input[i] = (float)uniform(&seed);
+    for (int c = 0; img && c < 3; c++) /* grey: the grey value in all three channels, as ub_model_run does */
+        memcpy(input + c * plane, ub_image_plane(img, ub_image_colour_channels(img) == 3 ? c : 0), sizeof(float) * plane);
+    ub_image_destroy(&img);
     const double base_rss = rss_mib();
 
     double t0 = now();
     ub__fast_net *net = NULL;
-    if (ub__fast_net_create_layout(ctx, &g, &t, o.train, o.layout, &net) != UB_OK) die(ctx, "create");
+    if ((o.bf16 ? ub__fast_net_create_bf16(ctx, &g, &t, o.layout, ub_cpu_features(), &net)
+                : ub__fast_net_create_layout(ctx, &g, &t, o.train, o.layout, &net)) != UB_OK)
+        die(ctx, "create");
     const double create_ms = 1e3 * (now() - t0);
     ub__fast_net_info info;
     ub__fast_net_get_info(net, &info);
@@ -297,11 +331,28 @@ int main(int argc, char **argv) {
     const double cpu_per_wall = (cpu_seconds() - cpu0) / (now() - wall0);
     qsort(times, (size_t)o.iters, sizeof *times, compare);
     const double med = times[o.iters / 2], best = times[0];
-    const double macs = count_macs(&g);
-    printf("{\"impl\": \"unblur\", \"mode\": \"%s\", \"dtype\": \"fp32\", \"batch\": %d, \"h\": %d, \"w\": %d, "
+    const double macs = count_macs(&g), peak_rss = peak_rss_mib();
+    double psnr = 0, max_abs = 0;
+    if (o.compare) { /* the float net's output, clipped as ub_model_run clips, against ours */
+        ub__fast_net *ref = NULL;
+        float *expect = xmalloc(sizeof(float) * pixels);
+        if (ub__fast_net_create_layout(ctx, &g, &t, 0, UB_FAST_LAYOUT_AUTO, &ref) != UB_OK ||
+            ub__fast_forward(ref, params, input, expect) != UB_OK)
+            die(ctx, "compare");
+        double se = 0;
+        for (size_t i = 0; i < pixels; i++) {
+            const double a = fmin(1, fmax(0, output[i])), b = fmin(1, fmax(0, expect[i]));
+            se += (a - b) * (a - b);
+            max_abs = fmax(max_abs, fabs(a - b));
+        }
+        psnr = se > 0 ? 10 * log10((double)pixels / se) : INFINITY;
+        ub__fast_net_destroy(&ref);
+        free(expect);
+    }
+    printf("{\"impl\": \"unblur\", \"mode\": \"%s\", \"dtype\": \"%s\", \"batch\": %d, \"h\": %d, \"w\": %d, "
            "\"width\": %d, \"blocks\": %d, \"mid_blocks\": %d, \"depth\": %d, \"threads\": %d, \"iters\": %d, "
            "\"warmup\": %d, \"params\": %zu, ",
-           o.train ? "train" : "infer", n, h, w, o.cfg.width, o.cfg.blocks, o.cfg.mid_blocks, o.cfg.depth, o.threads,
+           o.train ? "train" : "infer", o.bf16 ? "bf16" : "fp32", n, h, w, o.cfg.width, o.cfg.blocks, o.cfg.mid_blocks, o.cfg.depth, o.threads,
            o.iters, o.warmup, t.total);
     if (o.train)
         printf("\"step_ms\": %.2f, \"step_ms_min\": %.2f, \"images_per_s\": %.3f, \"gflops\": %.1f, "
@@ -310,10 +361,13 @@ int main(int argc, char **argv) {
     else
         printf("\"ms\": %.2f, \"ms_min\": %.2f, \"gmac\": %.3f, \"gflops\": %.1f, ", 1e3 * med, 1e3 * best, macs / 1e9,
                2 * macs / med / 1e9);
+    if (o.compare) printf("\"psnr_vs_fp32\": %.2f, \"max_abs_vs_fp32\": %.3g, ", psnr, max_abs);
+    if (o.model || o.image) printf("\"model\": \"%s\", \"image\": \"%s\", ", o.model ? o.model : "random",
+                                   o.image ? o.image : "random");
     printf("\"kmac_per_pixel\": %.1f, \"cpu_per_wall\": %.2f, \"base_rss_mib\": %.1f, \"peak_rss_mib\": %.1f, "
            "\"net_buffers_mib\": %.1f, \"activation_buffers\": %d, \"create_ms\": %.1f, \"layout\": \"%s\", "
            "\"conv_impl\": \"%s\", \"onednn_impls\": \"%s\", \"cpu\": \"%s\"}\n",
-           macs / n / h / w / 1e3, cpu_per_wall, base_rss, peak_rss_mib(), info.buffer_bytes / 1048576.0, info.buffers,
+           macs / n / h / w / 1e3, cpu_per_wall, base_rss, peak_rss, info.buffer_bytes / 1048576.0, info.buffers,
            create_ms, layout_name(info.layout), info.conv_impl, info.impls, ub_cpu_features_string(ub_cpu_features()));
     fflush(stdout);
     if (describe) {

@@ -71,6 +71,29 @@ UB_API ub_status ub_model_run(ub_model *m, const ub_image *in, ub_image **out);
    ("deblur"); a cancel returns UB_ERR_CANCELLED. */
 UB_API ub_status ub_model_run_tiled(ub_model *m, const ub_image *in, int tile, ub_image **out);
 
+/* The arithmetic of the network's convolutions in ub_model_run / ub_model_run_tiled.
+   FP32 (the default) is PyTorch's float32, as rbnet.py specifies. BF16 runs every convolution on bf16
+   inputs and weights (8-bit mantissa) with float accumulation, where the CPU does bf16 natively
+   (AVX512-BF16 or AMX, detected at run time); SE, spatial attention, the adds and the global residual stay
+   float. Measured (bench/RBNET_RESULTS.md, "bf16 inference"; AVX512-BF16, W=32): 1.6-1.7x the speed of
+   FP32 on 1 or 2 threads, the same memory; PSNR of the bf16 output against the fp32 output on a real
+   photograph 70-71 dB (random and trained weights). On a CPU without native bf16, BF16 runs FP32: never
+   an emulated bf16, which is slower than float. AUTO does the same as BF16; it differs in intent only
+   (a caller that asked for BF16 tells its user when it fell back, one that asked for AUTO need not).
+   Tiled and whole-image runs agree in bf16 as in float (measured: identical). */
+typedef enum ub_precision {
+    UB_PRECISION_FP32 = 0,
+    UB_PRECISION_BF16 = 1,
+    UB_PRECISION_AUTO = 2
+} ub_precision;
+
+/* Asks for a precision for the following runs (UB_ERR_INVALID for another value). */
+UB_API ub_status ub_model_set_precision(ub_model *m, ub_precision p);
+/* What ran: UB_PRECISION_FP32 or UB_PRECISION_BF16, for the last run; before any run (or after
+   ub_model_set_precision), what the next run will use as far as the CPU's features tell (a oneDNN whose
+   ISA is capped below them still makes that run fall back to FP32: ask again after it). */
+UB_API ub_precision ub_model_precision_used(const ub_model *m);
+
 #ifdef __cplusplus
 }
 #endif

@@ -45,6 +45,29 @@
      backward-weights reductions depend on the thread split: weight gradients
      on 1 and 2 threads differ by about 1e-6 of their largest element.
 
+   bf16 (ub__fast_net_create_bf16: inference only, on a CPU with native bf16):
+   - Every convolution, the transposed ones too, runs on bf16 inputs and
+     weights with float accumulation (oneDNN's avx512_core_bf16 / amx code:
+     about 2x float's speed at W = 32; measured in bench/RBNET_RESULTS.md).
+     The weights are reordered to bf16 by each forward pass, as in float.
+   - A value is held in bf16 where a convolution writes it and only
+     convolutions read it (a ResBlock's conv1 + ReLU output, the
+     bottleneck's and the last decoder stage's outputs); everything that a C
+     kernel (SE, SA, the adds, the crop, a blocked transposed convolution's
+     bias pass) or a sum post-op touches stays float: the residual stream,
+     the skips, the image side. A float value that a convolution reads gets
+     a bf16 copy by a oneDNN reorder right before it; a convolution whose
+     float operand is added to a bf16 output starts from a converted copy.
+     Memory stays that of the float net (the copies replace float maps).
+   - The layout is probed with bf16 convolutions. Every convolution and
+     matmul must get a native implementation: one named for avx512_core_bf16
+     or amx (its GEMM-based matmul, "gemm:jit", names no ISA: it counts when
+     oneDNN's ISA has bf16); anything else (an emulated bf16, "ref") makes
+     creation fail with UB_ERR_UNSUPPORTED, and so does a CPU without
+     AVX512-BF16 / AMX or a oneDNN capped below them (ONEDNN_MAX_CPU_ISA),
+     so that the caller runs float instead: emulated bf16 is slower than float.
+   - The SE hooks (tiled inference) work unchanged: SE's inputs are float.
+
    The context given to ub__fast_net_create must outlive the net: errors of
    later calls are reported through it. A net is not thread-safe. */
 #ifndef UB_NN_DNNL_EXEC_H
@@ -73,6 +96,13 @@ ub_status ub__fast_net_create(ub_ctx *ctx, const ub__graph *g, const ub__param_t
 /* The same with a chosen activation layout (benchmarks and tests compare layouts). */
 ub_status ub__fast_net_create_layout(ub_ctx *ctx, const ub__graph *g, const ub__param_table *t, int training,
                                      ub__fast_layout layout, ub__fast_net **out);
+
+/* An inference net whose convolutions run in bf16 on the CPU's own bf16 instructions (see "bf16" above).
+   cpu_features: what the CPU has (ub_cpu_features(); tests mask bits to see the refusal). UB_ERR_UNSUPPORTED
+   when it has neither UB_CPU_AVX512BF16 nor UB_CPU_AMX, or when oneDNN would run a convolution or matmul
+   in bf16 other than natively (emulated, or "ref"): the caller then runs the float net. */
+ub_status ub__fast_net_create_bf16(ub_ctx *ctx, const ub__graph *g, const ub__param_table *t, ub__fast_layout layout,
+                                   unsigned cpu_features, ub__fast_net **out);
 
 /* Runs the graph: params holds t->total floats (PyTorch order and layouts), input is NCHW
    (n, 3, h, w) and output NCHW (n, 3, h, w), the graph's sizes; they must not overlap. */
@@ -115,6 +145,7 @@ typedef struct ub__fast_net_info {
     int buffers;            /* activation buffers after planning */
     const char *conv_impl;  /* oneDNN's implementation of the first 3x3 convolution (e.g. "brgconv:avx512_core") */
     const char *impls;      /* every implementation the net's primitives use, space-separated */
+    int bf16;               /* made by ub__fast_net_create_bf16 */
 } ub__fast_net_info;
 void ub__fast_net_get_info(const ub__fast_net *net, ub__fast_net_info *info);
 /* One line per fast op (kind, channels, size, buffer, oneDNN implementations of its passes) and per

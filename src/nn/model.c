@@ -37,6 +37,8 @@ static ub_status model_alloc(ub_ctx *ctx, const ub__rbnet_config *c, ub_model **
     if (!m) return ub__fail(ctx, UB_ERR_NOMEM, "model: out of memory");
     m->ctx = ctx;
     m->config = *c;
+    m->precision = m->used = UB_PRECISION_FP32;
+    m->cpu_features = ub_cpu_features();
     ub_status st = ub__rbnet_params(ctx, c, &m->table);
     if (st == UB_OK && !(m->params = ub__calloc(m->table.total, sizeof(float))))
         st = ub__fail(ctx, UB_ERR_NOMEM, "model: out of memory for %zu parameters", m->table.total);
@@ -70,6 +72,21 @@ void ub_model_config(const ub_model *m, ub_rbnet_config *out) {
 }
 
 size_t ub_model_parameters(const ub_model *m) { return m->table.total; }
+
+static int native_bf16(const ub_model *m) { return (m->cpu_features & (UB_CPU_AVX512BF16 | UB_CPU_AMX)) != 0; }
+
+ub_status ub_model_set_precision(ub_model *m, ub_precision p) {
+    if (!m) return UB_ERR_INVALID;
+    if (p != UB_PRECISION_FP32 && p != UB_PRECISION_BF16 && p != UB_PRECISION_AUTO)
+        return ub__fail(m->ctx, UB_ERR_INVALID, "model: precision %d is not fp32, bf16 or auto", (int)p);
+    m->precision = p;
+    m->used = p != UB_PRECISION_FP32 && native_bf16(m) ? UB_PRECISION_BF16 : UB_PRECISION_FP32;
+    return UB_OK;
+}
+
+ub_precision ub_model_precision_used(const ub_model *m) {
+    return m ? m->used : UB_PRECISION_FP32;
+}
 
 /* ---- safetensors ---- */
 
@@ -238,11 +255,24 @@ typedef struct runner {
     float *x, *y;
 } runner;
 
+/* The inference net of graph g in the model's precision: bf16 when asked and native here, else float. A
+   refused bf16 net (UB_ERR_UNSUPPORTED: no native bf16 on this CPU or in oneDNN) is no error: the float net
+   runs instead, and m->used says so. */
+static ub_status make_net(ub_model *m, const ub__graph *g, ub__fast_net **net) {
+    m->used = UB_PRECISION_FP32;
+    if (m->precision != UB_PRECISION_FP32 && native_bf16(m)) {
+        const ub_status st = ub__fast_net_create_bf16(m->ctx, g, &m->table, UB_FAST_LAYOUT_AUTO, m->cpu_features, net);
+        if (st == UB_OK) m->used = UB_PRECISION_BF16;
+        if (st != UB_ERR_UNSUPPORTED) return st;
+    }
+    return ub__fast_net_create(m->ctx, g, &m->table, 0, net);
+}
+
 static ub_status runner_make(ub_model *m, int h, int w, runner *r) {
     memset(r, 0, sizeof *r);
     size_t floats;
     ub_status st = ub__rbnet_graph(m->ctx, &m->config, &m->table, 1, h, w, &r->g);
-    if (st == UB_OK) st = ub__fast_net_create(m->ctx, &r->g, &m->table, 0, &r->net);
+    if (st == UB_OK) st = make_net(m, &r->g, &r->net);
     if (st == UB_OK && (!ub__mul3_size(3, (size_t)w, (size_t)h, &floats) ||
                         !(r->x = ub__alloc(floats * sizeof(float))) || !(r->y = ub__alloc(floats * sizeof(float)))))
         st = ub__fail(m->ctx, UB_ERR_NOMEM, "deblur: out of memory for %dx%d pixels", w, h);

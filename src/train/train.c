@@ -622,7 +622,7 @@ static ub_status write_checkpoint(ub__train *t) {
 static ub_status write_model(ub__train *t) {
     char path[UB__TRAIN_PATH_MAX + 32];
     run_path(t, "model.safetensors", path, sizeof path);
-    ub_model m = {t->ctx, t->arch, t->table, t->ema};
+    ub_model m = {.ctx = t->ctx, .config = t->arch, .table = t->table, .params = t->ema};
     return ub_model_save(t->ctx, &m, path, t->cfg.model_dtype);
 }
 
