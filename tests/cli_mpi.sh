@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Data-parallel `unblur train` under mpirun (tiny RBNet: W 4, N 1, 32 px patches, global batch 4):
 #   -np 2 gives the weights of -np 1 (and of a run without mpirun) within 1e-5 after 20 steps;
+#   a --hostfile run equals the -np 2 run;
 #   -np 2 stopped at step 10 and resumed to 20 equals -np 2 straight to 20, bit for bit;
 #   SIGTERM to one rank (or to mpirun) stops every rank at the same step with a checkpoint that resumes;
 #   a batch that does not split over the processes is an error on every rank.
@@ -34,6 +35,12 @@ $u model diff "$work/np1/model.safetensors" "$work/np2/model.safetensors" --tole
 check "-np 2 vs -np 1: EMA model within 1e-5 ($(head -1 "$work/diff.txt"))" "[ \$? -eq 0 ]"
 ! $u model diff "$work/np1/model.safetensors" "$work/np2/model.safetensors" >/dev/null 2>&1
 check "model diff notices the difference at tolerance 0" "[ \$? -eq 0 ]"
+
+# a hostfile (the way to spread the ranks over machines; here both slots on this one): the same run
+echo "localhost slots=2" > "$work/hosts"
+"${mpi[@]}" --hostfile "$work/hosts" -np 2 $u train "${tiny[@]}" --run "$work/hf" 2>"$work/hf.err"
+check "--hostfile, 2 slots: the -np 2 run, bit for bit" \
+  "cmp -s '$work/hf/checkpoint.safetensors' '$work/np2/checkpoint.safetensors'"
 
 # resume under mpirun: bit-identical to a straight run with the same number of processes
 "${mpi[@]}" -np 2 $u train "${tiny[@]}" --run "$work/r" --stop-at 10
