@@ -72,6 +72,11 @@ k=$(sed -n 's/.*stopped at step \([0-9]*\).*/\1/p' "$work/m.err" | head -1)
 check "SIGTERM to mpirun: the ranks stop at step $k with a checkpoint" \
   "[ -n '$k' ] && [ \$(grep -c 'stopped at step' '$work/m.err') -eq 1 ] && tail -1 '$work/m/log.csv' | grep -q '^$k,'"
 
+# a non-finite loss: every rank stops at the same step, rank 0 alone says so, nothing written
+"${mpi[@]}" -np 2 $u train "${tiny[@]}" --run "$work/nan" --lr 1e6 --warmup 0 --clip 0 >/dev/null 2>"$work/nan.err"; rc=$?
+check "a non-finite loss under mpirun: exit non-zero, one message, no checkpoint" \
+  "[ $rc -ne 0 ] && [ \$(grep -c 'not finite' '$work/nan.err') -eq 1 ] && [ ! -e '$work/nan/checkpoint.safetensors' ]"
+
 # every rank refuses it (mpirun adds its own lines about the exit codes)
 "${mpi[@]}" -np 3 $u train "${tiny[@]}" --run "$work/bad" >/dev/null 2>"$work/bad.err"; rc=$?
 check "a batch that does not split over 3 processes: an error naming it, exit non-zero" \

@@ -51,6 +51,9 @@ one_line_error "resume: another width refused" "width is 4 in the checkpoint, 8 
   $u train --resume "$work/d" --width 8 --threads 1
 one_line_error "huge learning rate: stopped, last checkpoint kept" "not finite.*last good checkpoint" -- \
   $u train "${tiny[@]}" --run "$work/e" --steps 30 --lr 1e6 --warmup 0 --clip 0 --checkpoint-seconds 0
+one_line_error "huge learning rate before any checkpoint: says so" "not finite.*no checkpoint had been written yet" -- \
+  $u train "${tiny[@]}" --run "$work/f" --steps 30 --lr 1e6 --warmup 0 --clip 0 --checkpoint-seconds 1000
+check "... and writes none" "[ ! -e '$work/f/checkpoint.safetensors' ] && [ ! -e '$work/f/model.safetensors' ]"
 
 echo "cli_train: $((n - fails)) of $n passed"
 [ $fails -eq 0 ] && rm -rf "$work"

@@ -209,9 +209,15 @@ static int train(ub_ctx *ctx, ub__dist *dist, const ub__train_config *c, int res
         fprintf(stderr, "unblur: %ld steps, %.3f s each (making the batch: %.3f s%s), %.2f images/s\n", timed,
                 step_s / (double)timed, data_s / (double)timed, sum, (double)timed * c->batch / step_s);
     }
-    if (outcome == UB__TRAIN_DIVERGED)
-        return cli_fail(EXIT_RUNTIME, "%s; the last good checkpoint is kept in %s/checkpoint.safetensors",
-                        ub_last_error(ctx), c->run);
+    /* every rank saw the same non-finite loss: rank 0 says it */
+    if (outcome == UB__TRAIN_DIVERGED && ub__dist_rank(dist) > 0) return EXIT_RUNTIME;
+    if (outcome == UB__TRAIN_DIVERGED) {
+        char path[sizeof c->run + 32];
+        snprintf(path, sizeof path, "%s/checkpoint.safetensors", c->run);
+        if (access(path, F_OK) != 0)
+            return cli_fail(EXIT_RUNTIME, "%s; no checkpoint had been written yet", ub_last_error(ctx));
+        return cli_fail(EXIT_RUNTIME, "%s; the last good checkpoint is kept in %s", ub_last_error(ctx), path);
+    }
     if (st) return cli_fail_ctx(ctx);
     if (outcome == UB__TRAIN_STOPPED && ub__dist_rank(dist) == 0)
         fprintf(stderr, "unblur: stopped at step %ld; checkpoint written; continue with 'unblur train --resume %s'\n",
