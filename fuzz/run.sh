@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one libFuzzer target, single process (one core), on a COPY of its seed corpus.
 #
-#   fuzz/run.sh fuzz_png|fuzz_jpeg|fuzz_safetensors SECONDS [extra libFuzzer flags...]
+#   fuzz/run.sh fuzz_png|fuzz_jpeg|fuzz_safetensors|fuzz_config SECONDS [extra libFuzzer flags...]
 #
 # Environment: UB_FUZZ_BUILD  the fuzz build folder (default: build-fuzz)
 #              UB_FUZZ_WORK   where the corpus copy, crash files and log go
@@ -11,7 +11,7 @@
 # $UB_FUZZ_WORK/fuzz.log and its last lines (the final statistics) are printed.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-usage() { echo "usage: fuzz/run.sh fuzz_png|fuzz_jpeg|fuzz_safetensors SECONDS [libFuzzer flags...]" >&2; exit 2; }
+usage() { echo "usage: fuzz/run.sh fuzz_png|fuzz_jpeg|fuzz_safetensors|fuzz_config SECONDS [libFuzzer flags...]" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 target=$1 seconds=$2
 shift 2
@@ -19,6 +19,7 @@ case "$target" in
   fuzz_png) kind=png ;;
   fuzz_jpeg) kind=jpeg ;;
   fuzz_safetensors) kind=safetensors ;;
+  fuzz_config) kind=config ;;
   *) usage ;;
 esac
 [[ "$seconds" =~ ^[0-9]+$ ]] || usage

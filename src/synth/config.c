@@ -181,6 +181,8 @@ static const schema_key *find_key(const char *path) {
     return NULL;
 }
 
+/* fmt takes at most two doubles (%g); printf ignores arguments that it does not use. (A "%.0s" to
+   swallow an unused one read a double as a pointer: found by fuzz/fuzz_config.c.) */
 static ub_status bad(parse_state *s, const char *path, const char *fmt, double a, double b) {
     char what[160];
     snprintf(what, sizeof what, fmt, a, b);
@@ -223,7 +225,7 @@ static ub_status read_range(parse_state *s, const schema_key *k, json_t *v, ub__
     }
     if (r.lo > r.hi) return bad(s, k->path, "min %g > max %g", r.lo, r.hi);
     if (r.lo < k->min || r.hi > k->max) return bad(s, k->path, "outside the allowed [%g, %g]", k->min, k->max);
-    if (r.log && r.lo <= 0) return bad(s, k->path, "a log range needs min > 0, not %g%.0s", r.lo, 0);
+    if (r.log && r.lo <= 0) return bad(s, k->path, "a log range needs min > 0, not %g", r.lo, 0);
     *out = r;
     return UB_OK;
 }
@@ -241,7 +243,7 @@ static ub_status read_value(parse_state *s, const schema_key *k, json_t *v) {
             return ub__fail(s->ctx, UB_ERR_INVALID, "%s: %s: %g is outside the allowed [%g, %g]", s->name, k->path, d,
                             k->min, k->max);
         if (k->kind == K_INT) {
-            if (d != (double)(int)d) return bad(s, k->path, "expected a whole number, not %g%.0s", d, 0);
+            if (d != (double)(int)d) return bad(s, k->path, "expected a whole number, not %g", d, 0);
             *(int *)(void *)field = (int)d;
         } else {
             *(double *)(void *)field = d;
