@@ -45,6 +45,7 @@
 #include <time.h>
 
 #include "synth/internal.h"
+#include "bench_util.h"
 #include "unblur.h"
 
 typedef struct opts {
@@ -83,11 +84,6 @@ static void emit(const opts *o, const char *fmt, ...) {
     printf("%s\n", line);
     fflush(stdout);
     if (o->json_fp) fprintf(o->json_fp, "%s\n", line), fflush(o->json_fp);
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /* ---- kernels ---- */
@@ -279,7 +275,7 @@ static timing time_job(job *j, int reps) {
         t[r] = clock_ms(CLOCK_MONOTONIC) - t0;
         cpu = fmin(cpu, clock_ms(CLOCK_PROCESS_CPUTIME_ID) - c0);
     }
-    qsort(t, (size_t)reps, sizeof *t, cmp_double);
+    qsort(t, (size_t)reps, sizeof *t, bench_cmp_double);
     return (timing){t[reps / 2], t[0], cpu};
 }
 

@@ -26,9 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "unblur.h"
 
 typedef struct bench {
@@ -53,22 +53,11 @@ static void check(ub_ctx *ctx, ub_status st, const char *what) {
     if (st != UB_OK) die("%s: %s", what, ub_last_error(ctx));
 }
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Prints one JSON line (and appends it to --json). `extra` is "" or `, "key": value...`. */
 static void emit(bench *b, const char *name, int threads, const double *ms, int runs, const char *extra) {
     double sorted[1024];
     memcpy(sorted, ms, sizeof(double) * (size_t)runs);
-    qsort(sorted, (size_t)runs, sizeof(double), cmp_double);
+    qsort(sorted, (size_t)runs, sizeof(double), bench_cmp_double);
     double median = runs % 2 ? sorted[runs / 2] : 0.5 * (sorted[runs / 2 - 1] + sorted[runs / 2]);
     char line[1024];
     snprintf(line, sizeof line,
@@ -151,9 +140,9 @@ static double measure(bench *b, const char *name, int threads, double (*fn)(op *
     double ms[1024], value = NAN;
     for (int i = 0; i < b->warmup; i++) value = fn(o);
     for (int i = 0; i < b->runs; i++) {
-        double t0 = now_ms();
+        double t0 = 1e3 * bench_seconds();
         value = fn(o);
-        ms[i] = now_ms() - t0;
+        ms[i] = 1e3 * bench_seconds() - t0;
     }
     char extra[256] = "";
     if (value_key && isfinite(value)) snprintf(extra, sizeof extra, ", \"%s\": %.9f", value_key, value);

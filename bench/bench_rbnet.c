@@ -30,18 +30,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include "nn/dnnl_exec.h"
 #include "nn/graph.h"
 #include "nn/model.h"
+#include "bench_util.h"
 #include "unblur.h"
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static double cpu_seconds(void) {
     struct rusage ru;
@@ -64,11 +58,6 @@ static double rss_mib(void) {
         if (!strncmp(line, "VmRSS:", 6)) kib = atof(line + 6);
     if (f) fclose(f);
     return kib / 1024.0;
-}
-
-static int compare(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 static void *xmalloc(size_t n) {
@@ -130,7 +119,7 @@ static const char *layout_name(ub__fast_layout l) {
     __attribute__((target(TARGET))) static double NAME(int threads) {                                       \
         const long iters = 50000000L;                                                                       \
         float sink = 0;                                                                                     \
-        const double t0 = now();                                                                            \
+        const double t0 = bench_seconds();                                                                            \
         _Pragma("omp parallel num_threads(threads) reduction(+ : sink)") {                                  \
             VEC b = SET1(0.999999f), c = SET1(1e-7f), a0 = SET1(1.f), a1 = a0, a2 = a0, a3 = a0, a4 = a0,    \
                 a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;                            \
@@ -145,7 +134,7 @@ static const char *layout_name(ub__fast_layout l) {
             VEC sum = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;                          \
             sink += sum[0];                                                                                 \
         }                                                                                                   \
-        const double dt = now() - t0;                                                                       \
+        const double dt = bench_seconds() - t0;                                                                       \
         if (sink == 12345.f) fputc(' ', stderr); /* keeps the result live */                               \
         return (double)threads * iters * 12 * LANES * 2 / dt / 1e9;                                         \
     }
@@ -223,8 +212,9 @@ static options parse(int argc, char **argv) {
         } else usage();
     }
     o.cfg.mid_blocks = mid >= 0 ? mid : o.cfg.blocks;
-    if ((o.train && (o.bf16 || o.image)) || (o.compare && !o.bf16) || (!o.train && !o.peak && !o.image && (o.h < 1 || o.w < 1)) || o.batch < 1 || o.crop < 2 || o.threads < 1 || o.iters < 1 || o.warmup < 0)
-        usage();
+    const int conflicting = (o.train && (o.bf16 || o.image)) || (o.compare && !o.bf16);
+    const int no_size = !o.train && !o.peak && !o.image && (o.h < 1 || o.w < 1);
+    if (conflicting || no_size || o.batch < 1 || o.crop < 2 || o.threads < 1 || o.iters < 1 || o.warmup < 0) usage();
     return o;
 }
 
@@ -285,12 +275,12 @@ int main(int argc, char **argv) {
     ub_image_destroy(&img);
     const double base_rss = rss_mib();
 
-    double t0 = now();
+    double t0 = bench_seconds();
     ub__fast_net *net = NULL;
     if ((o.bf16 ? ub__fast_net_create_bf16(ctx, &g, &t, o.layout, ub_cpu_features(), &net)
                 : ub__fast_net_create_layout(ctx, &g, &t, o.train, o.layout, &net)) != UB_OK)
         die(ctx, "create");
-    const double create_ms = 1e3 * (now() - t0);
+    const double create_ms = 1e3 * (bench_seconds() - t0);
     ub__fast_net_info info;
     ub__fast_net_get_info(net, &info);
     /* UB_BENCH_DESCRIBE=1: the plan, oneDNN's implementations and the time of every op (summed over the
@@ -308,9 +298,9 @@ int main(int argc, char **argv) {
     }
     double *times = xmalloc(sizeof(double) * (size_t)o.iters), first_loss = 0, loss = 0, cpu0 = 0, wall0 = 0;
     for (int it = 0; it < o.warmup + o.iters; it++) {
-        if (it == o.warmup) cpu0 = cpu_seconds(), wall0 = now();
+        if (it == o.warmup) cpu0 = cpu_seconds(), wall0 = bench_seconds();
         if (it == o.warmup && describe) ub__fast_net_profile(net, 1);
-        const double start = now();
+        const double start = bench_seconds();
         if (ub__fast_forward(net, params, input, output) != UB_OK) die(ctx, "forward");
         if (o.train) {
             /* L1 loss = mean |out - target|; its gradient sign(out - target) / count */
@@ -326,10 +316,10 @@ int main(int argc, char **argv) {
             if (ub__fast_backward(net, params, dout, dparams, NULL) != UB_OK) die(ctx, "backward");
             adam(params, dparams, m, v, t.total, it + 1);
         }
-        if (it >= o.warmup) times[it - o.warmup] = now() - start;
+        if (it >= o.warmup) times[it - o.warmup] = bench_seconds() - start;
     }
-    const double cpu_per_wall = (cpu_seconds() - cpu0) / (now() - wall0);
-    qsort(times, (size_t)o.iters, sizeof *times, compare);
+    const double cpu_per_wall = (cpu_seconds() - cpu0) / (bench_seconds() - wall0);
+    qsort(times, (size_t)o.iters, sizeof *times, bench_cmp_double);
     const double med = times[o.iters / 2], best = times[0];
     const double macs = count_macs(&g), peak_rss = peak_rss_mib();
     double psnr = 0, max_abs = 0;

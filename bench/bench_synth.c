@@ -9,20 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "unblur.h"
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int compare(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static ub_image *textured(ub_ctx *ctx, int64_t w, int64_t h) {
     ub_image *img = NULL;
@@ -38,7 +27,7 @@ static ub_image *textured(ub_ctx *ctx, int64_t w, int64_t h) {
 }
 
 static void report(const char *name, const char *what, int64_t w, int64_t h, int threads, double *t, int n) {
-    qsort(t, (size_t)n, sizeof *t, compare);
+    qsort(t, (size_t)n, sizeof *t, bench_cmp_double);
     double mean = 0;
     for (int i = 0; i < n; i++) mean += t[i] / n;
     printf("{\"name\": \"%s\", \"what\": \"%s\", \"size\": \"%lldx%lld\", \"threads\": %d, \"runs\": %d, "
@@ -77,6 +66,11 @@ int main(int argc, char **argv) {
     }
     if (!img) img = textured(ctx, w, h);
     w = (long)img->width, h = (long)img->height;
+    if (pairs > 0 && (w < 256 || h < 256)) {
+        fprintf(stderr, "ub_bench_synth: the training pairs are 256x256 crops: the image (%ldx%ld) is smaller; "
+                        "give --pairs 0\n", w, h);
+        return 1;
+    }
 
     /* whole images, each preset, 5 samples each */
     const char *presets[] = {"gaussian", "linear", "shake", "realistic"};
@@ -87,12 +81,12 @@ int main(int argc, char **argv) {
         for (int i = 0; i < 5; i++) {
             ub_synth_inputs in = {img, NULL, NULL};
             ub_synth_sample out = {0};
-            double t0 = now();
+            double t0 = bench_seconds();
             if (ub_synth_run(syn, &in, 1, (uint64_t)i, &out) != UB_OK) {
                 fprintf(stderr, "%s\n", ub_last_error(ctx));
                 return 1;
             }
-            t[i] = now() - t0;
+            t[i] = bench_seconds() - t0;
             ub_synth_sample_free(&out);
         }
         report(presets[p], "whole image", w, h, threads, t, 5);
@@ -106,18 +100,19 @@ int main(int argc, char **argv) {
     ub_rng r;
     ub_rng_seed(&r, 7);
     for (int i = 0; i < pairs; i++) {
-        int64_t x0 = (int64_t)ub_rng_below(&r, (uint64_t)(w - 256 + 1)), y0 = (int64_t)ub_rng_below(&r, (uint64_t)(h - 256 + 1));
+        int64_t x0 = (int64_t)ub_rng_below(&r, (uint64_t)(w - 256 + 1));
+        int64_t y0 = (int64_t)ub_rng_below(&r, (uint64_t)(h - 256 + 1));
         ub_synth_inputs in = {img, NULL, NULL};
         ub_synth_sample out = {0};
-        double t0 = now();
+        double t0 = bench_seconds();
         if (ub_synth_crop(syn, &in, x0, y0, 256, 1, (uint64_t)i, &out) != UB_OK) {
             fprintf(stderr, "%s\n", ub_last_error(ctx));
             return 1;
         }
-        t[i] = now() - t0;
+        t[i] = bench_seconds() - t0;
         ub_synth_sample_free(&out);
     }
-    report("realistic", "256x256 training pair", 256, 256, threads, t, pairs);
+    if (pairs > 0) report("realistic", "256x256 training pair", 256, 256, threads, t, pairs);
     free(t);
     ub_synth_destroy(&syn);
     ub_image_destroy(&img);

@@ -31,13 +31,7 @@ static void remove_fixture(void) {
     CHECK_MSG(rmdir(root) == 0, "%s: left files behind", root);
 }
 
-static const char *at(const char *rel) {
-    static char buf[4][1024];
-    static int next;
-    char *p = buf[next++ & 3];
-    snprintf(p, sizeof buf[0], "%s/%s", root, rel);
-    return p;
-}
+static const char *at(const char *rel) { return test_join(root, rel); }
 
 static void make_dir(const char *rel) {
     if (mkdir(at(rel), 0755) != 0) {
@@ -420,12 +414,6 @@ static void test_augmentations(const ub__dataset *ds) {
 
 /* ---- bsds500, CBSD432 ---- */
 
-static double seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static int test_bsds500(void) {
     char images[1024], ids[1024];
     if (!test_shared_path("bsds500/images", images, sizeof images) ||
@@ -434,9 +422,9 @@ static int test_bsds500(void) {
     ub_ctx *ctx = test_ctx(0);
     const char *folders[1] = {images};
     ub__dataset *ds = NULL;
-    const double t0 = seconds();
+    const double t0 = test_seconds();
     CHECK_OK(ctx, ub__dataset_open(ctx, folders, 1, ids, 128, &ds));
-    const double load = seconds() - t0;
+    const double load = test_seconds() - t0;
     CHECK_MSG(ub__dataset_count(ds) == 432 && ub__dataset_skipped_count(ds) == 0, "%d images, %d skipped",
               ub__dataset_count(ds), ub__dataset_skipped_count(ds));
     size_t expect = 0;
@@ -455,9 +443,10 @@ static int test_bsds500(void) {
     CHECK_OK(ctx, ub__sampler_create(ctx, realistic_json, "realistic", 2, &s));
     const int batch = 4, patch = 128;
     pair p = pair_new(batch, patch);
-    const double t1 = seconds();
+    const double t1 = test_seconds();
     CHECK_OK(ctx, ub__dataset_batch(s, ds, 1, 0, 0, batch, patch, p.blurred, p.sharp));
-    printf("bsds500: a batch of %d patches of %d (realistic, 2 workers) in %.2f s\n", batch, patch, seconds() - t1);
+    printf("bsds500: a batch of %d patches of %d (realistic, 2 workers) in %.2f s\n", batch, patch,
+           test_seconds() - t1);
     const size_t n = 3 * (size_t)patch * patch;
     for (int i = 0; i < batch; i++) CHECK_MSG(!same_floats(p.blurred + i * n, p.sharp + i * n, n), "sample %d", i);
     pair_free(&p);

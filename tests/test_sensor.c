@@ -9,7 +9,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "testutil.h"
 #include "unblur/synth.h"
@@ -403,12 +402,6 @@ static void test_jpeg(void) {
 
 /* ---- timing (--bench) ---- */
 
-static double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* Best of `reps` runs, in ns per pixel (all colour channels of a pixel). */
 static double time_noise(int threads, int64_t size, double a, double b, int reps) {
     ub_ctx *ctx = test_ctx(threads);
@@ -416,9 +409,9 @@ static double time_noise(int threads, int64_t size, double a, double b, int reps
     double best = INFINITY;
     for (int r = 0; r < reps; r++) {
         memcpy(work->data, img->data, plane_size(img) * 3 * sizeof(float));
-        double t0 = now_seconds();
+        double t0 = test_seconds();
         ub_add_noise(ctx, work, a, b, (uint64_t)r);
-        best = fmin(best, now_seconds() - t0);
+        best = fmin(best, test_seconds() - t0);
     }
     ub_image_destroy(&img);
     ub_image_destroy(&work);

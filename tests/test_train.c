@@ -20,13 +20,7 @@
 
 static char root[512];
 
-static const char *at(const char *rel) {
-    static char buf[4][1024];
-    static int next;
-    char *p = buf[next++ & 3];
-    snprintf(p, sizeof buf[0], "%s/%s", root, rel);
-    return p;
-}
+static const char *at(const char *rel) { return test_join(root, rel); }
 
 static void write_image(ub_ctx *ctx, const char *rel, int64_t w, int64_t h, uint64_t seed) {
     ub_image *img = test_image(ctx, w, h, 3, seed);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int test_failures = 0;
@@ -104,4 +105,18 @@ double test_fd_check(test_forward_fn forward, void *state, double *x, size_t nx,
     }
     for (int s = 0; s < 4; s++) free(out[s]);
     return worst;
+}
+
+double test_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+const char *test_join(const char *dir, const char *rel) {
+    static char buf[4][1024];
+    static int next;
+    char *p = buf[next++ & 3];
+    snprintf(p, sizeof buf[0], "%s/%s", dir, rel);
+    return p;
 }

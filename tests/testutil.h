@@ -53,6 +53,10 @@ ub_image *test_image(ub_ctx *ctx, int64_t w, int64_t h, int channels, uint64_t s
 const char *test_tmpdir(const char *tag);
 /* ../shared/data/<rel>, or NULL (with a message) when absent. */
 const char *test_shared_path(const char *rel, char *buf, size_t size);
+/* dir/rel in one of 4 rotating static buffers (so that a call can take a few such paths at once). */
+const char *test_join(const char *dir, const char *rel);
+/* A monotonic clock in seconds, for the timings some tests print (never assert). */
+double test_seconds(void);
 
 /* Finite-difference check of an analytic gradient with respect to x[0..nx). `forward(state, out)` writes the
    nout outputs from the current inputs (x among them); the loss is L = sum(g * out). Each x[i] is moved in turn
