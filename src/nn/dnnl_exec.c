@@ -582,7 +582,7 @@ static ub_status make_conv(ub__fast_net *net, const ub__graph *g, const ub__para
         }
         if (status == UB_OK) status = make_reorder(net, &f->w_diff, &f->w_user, 1, &f->dw_to_user, "weight gradient reorder");
         if (status == UB_OK) {
-            const size_t floats = dnnl_memory_desc_get_size(&f->w_diff) / sizeof(float) + (size_t)o->c;
+            const size_t floats = md_floats(&f->w_diff) + (size_t)o->c;
             if (floats > net->dw_floats) net->dw_floats = floats;
         }
         if (bpd) dnnl_primitive_desc_destroy(bpd);
@@ -930,14 +930,14 @@ static ub_status alloc_buffers(ub__fast_net *net) {
             const size_t wf = md_floats(&f->w_fwd);
             if (f->w_to_fwd.p && !(f->w_fwd_buf = alloc_floats(wf))) return nomem(net);
             if (f->w_to_fwd.p) net->weight_bytes += wf * sizeof(float);
-            const size_t wb = dnnl_memory_desc_get_size(&f->w_bwd) / sizeof(float);
+            const size_t wb = md_floats(&f->w_bwd);
             if (f->w_to_bwd.p && !(f->w_bwd_buf = alloc_floats(wb))) return nomem(net);
             if (f->w_to_bwd.p) net->weight_bytes += wb * sizeof(float);
             if (f->matmul) {
-                const size_t plain = dnnl_memory_desc_get_size(&f->mm_w_user) / sizeof(float);
+                const size_t plain = md_floats(&f->mm_w_user);
                 const size_t packed = md_floats(&f->mm_w);
                 if (!(f->mm_w_plain = alloc_floats(2 * plain)) || !(f->mm_w_buf = alloc_floats(2 * packed)) ||
-                    !(f->mm_b = alloc_floats(dnnl_memory_desc_get_size(&f->mm_bias) / sizeof(float))))
+                    !(f->mm_b = alloc_floats(md_floats(&f->mm_bias))))
                     return nomem(net);
                 net->weight_bytes += 2 * (plain + packed) * sizeof(float);
             }
@@ -1414,7 +1414,7 @@ static ub_status conv_backward(ub__fast_net *net, const fop *f, const float *par
     if (f->b >= 0) grad_add(net, f->b, dy);
     if (f->relu) ub__vec_relu_mask(dy, value_data(net, f->out), o->floats, net->threads);
     /* weights and bias */
-    const size_t wf = dnnl_memory_desc_get_size(&f->w_diff) / sizeof(float);
+    const size_t wf = md_floats(&f->w_diff);
     float *dw = net->dw_scratch, *db = net->dw_scratch + wf;
     marg wa[4] = {{DNNL_ARG_SRC, &x->md, value_data(net, f->a)},
                   {DNNL_ARG_DIFF_DST, &o->md, dy},
