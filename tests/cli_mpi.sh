@@ -80,5 +80,6 @@ check "a non-finite loss under mpirun: exit non-zero, one message, no checkpoint
 # every rank refuses it (mpirun adds its own lines about the exit codes)
 "${mpi[@]}" -np 3 $u train "${tiny[@]}" --run "$work/bad" >/dev/null 2>"$work/bad.err"; rc=$?
 check "a batch that does not split over 3 processes: an error naming it, exit non-zero" \
-  "[ $rc -ne 0 ] && grep -q '^unblur: training: a batch of 4 does not split evenly over 3 processes' '$work/bad.err' && [ ! -e '$work/bad' ]"
+  "[ $rc -ne 0 ] && grep -q '^unblur: training: a batch of 4 does not split evenly over 3 processes' '$work/bad.err' && [ ! -e '$work/bad' ]" ||
+  { echo "     exit $rc; stderr:"; sed 's/^/     | /' "$work/bad.err"; }
 finish cli_mpi

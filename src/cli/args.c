@@ -12,13 +12,18 @@
 
 #include "cli.h"
 
+/* The line is formatted first and written with one call: stderr is unbuffered, and under mpirun
+   several processes may report at once, so three writes could interleave into "unblur: unblur: ...". */
 int cli_fail(int code, const char *fmt, ...) {
+    char line[2048] = "unblur: ";
+    size_t at = strlen(line);
     va_list ap;
     va_start(ap, fmt);
-    fputs("unblur: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    int n = vsnprintf(line + at, sizeof line - at - 1, fmt, ap);
     va_end(ap);
+    at = n < 0 ? at : at + (size_t)n < sizeof line - 2 ? at + (size_t)n : sizeof line - 2;
+    line[at++] = '\n';
+    fwrite(line, 1, at, stderr);
     return code;
 }
 
