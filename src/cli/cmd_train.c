@@ -46,7 +46,7 @@ static void install_handlers(void) {
 typedef struct train_flags {
     const char *config, *resume, *data, *ids, *preset, *synth_config, *val, *val_pairs, *run, *loss, *optimizer;
     const char *model_dtype, *vgg, *vgg_layer, *perceptual_weight;
-    const char *lr, *min_lr, *weight_decay, *clip, *ema_decay, *freq_weight, *checkpoint_seconds;
+    const char *lr, *min_lr, *weight_decay, *clip, *ema_decay, *freq_weight, *checkpoint_seconds, *bucket_mb;
     int width, blocks, depth, patch, batch, workers, val_patch, prefetch;
     int64_t steps, warmup, seed, val_every, stop_at, log_every;
 } train_flags;
@@ -120,6 +120,7 @@ static int apply_flags(const train_flags *f, ub__train_config *c) {
         {&c->freq_weight, f->freq_weight, "freq-weight"},
         {&c->perceptual_weight, f->perceptual_weight, "perceptual-weight"},
         {&c->checkpoint_seconds, f->checkpoint_seconds, "checkpoint-seconds"},
+        {&c->bucket_mb, f->bucket_mb, "bucket-mb"},
     };
     for (size_t i = 0; i < sizeof doubles / sizeof *doubles; i++)
         if (set_double(doubles[i].field, doubles[i].value, doubles[i].flag)) return EXIT_USAGE;
@@ -266,6 +267,8 @@ int cmd_train(const cli_command *cmd, int argc, char **argv) {
         {"workers", 0, OPT_INT, &f.workers, 0, 1024, "N", "synthesis workers (0 = --threads)"},
         {"prefetch", 0, OPT_INT, &f.prefetch, 0, 1, "0|1", "1: make the next batch while the network runs (0)"},
         {"checkpoint-seconds", 0, OPT_STRING, &f.checkpoint_seconds, 0, 0, "S", "checkpoint interval (300)"},
+        {"bucket-mb", 0, OPT_STRING, &f.bucket_mb, 0, 0, "MB",
+         "under mpirun: gradients summed in buckets of MB during the backward pass; 0: one sum after it (1)"},
         {"val-every", 0, OPT_INT64, &f.val_every, 1, INT64_MAX, "K", "validate every K steps (100)"},
         {"val-patch", 0, OPT_INT, &f.val_patch, 16, 4096, "P", "validation crop side (128)"},
         {"log-every", 0, OPT_INT64, &f.log_every, 1, INT64_MAX, "N", "without a terminal: a line every N steps (100)"},

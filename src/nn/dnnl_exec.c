@@ -54,6 +54,7 @@ typedef struct fop {
     int inplace;        /* the output took the buffer of b (CONV) or of a (the others) */
     int k, stride, r;   /* kernel, stride, SE hidden units */
     size_t w, bias, w2, b2; /* parameter offsets (SIZE_MAX: none) */
+    size_t params_end;      /* the end of the highest of them (0: none): backward writes dparams below it */
     /* CONV: the forward, backward-data and backward-weights primitives; REORDER: fwd and its inverse in bwd_data */
     prim fwd, bwd_data, bwd_weights;
     prim w_to_fwd, w_to_bwd, dw_to_user; /* weight reorders (p NULL when the layouts agree) */
@@ -367,8 +368,12 @@ static ub_status probe_layout(ub__fast_net *net, int c, int h, int w, ub__fast_l
 
 /* ---------------------------------------------------------------- building the fast ops */
 
-static size_t param_offset(const ub__param_table *t, int index) {
-    return index == UB_NO_PARAM ? SIZE_MAX : t->params[index].offset;
+/* The offset of parameter `index` (SIZE_MAX: none), noted in the op's extent. */
+static size_t take_param(fop *f, const ub__param_table *t, int index) {
+    if (index == UB_NO_PARAM) return SIZE_MAX;
+    const ub__param *p = &t->params[index];
+    if (p->offset + p->count > f->params_end) f->params_end = p->offset + p->count;
+    return p->offset;
 }
 
 static fop *push_op(ub__fast_net *net, fkind kind, int a, int b, int out) {
@@ -523,7 +528,7 @@ static ub_status make_conv(ub__fast_net *net, const ub__graph *g, const ub__para
     if (status == UB_OK && sum_with >= 0 && net->vals[sum_with].bf16 != net->vals[out].bf16)
         status = make_reorder(net, &net->vals[sum_with].md, &net->vals[out].md, 0, &f->seed, "summed operand");
     if (bare && net->vals[out].floats > net->tscratch_floats) net->tscratch_floats = net->vals[out].floats;
-    f->w = param_offset(t, op->w), f->bias = param_offset(t, op->bias);
+    f->w = take_param(f, t, op->w), f->bias = take_param(f, t, op->bias);
     f->b_md = b_md;
     if (status == UB_OK && deconv && net->layout == UB_FAST_LAYOUT_NHWC)
         status = make_matmul(net, f, in->c, o->c, in->h, in->w, sum_with >= 0);
@@ -712,15 +717,15 @@ static ub_status build_ops(ub__fast_net *net, const ub__graph *g, const ub__para
         case UB_OP_SE:
             f = push_op(net, F_SE, op->a, -1, op->out);
             f->r = op->r;
-            f->w = param_offset(t, op->w), f->bias = param_offset(t, op->bias);
-            f->w2 = param_offset(t, op->w2), f->b2 = param_offset(t, op->b2);
+            f->w = take_param(f, t, op->w), f->bias = take_param(f, t, op->bias);
+            f->w2 = take_param(f, t, op->w2), f->b2 = take_param(f, t, op->b2);
             if (op->r < 1 || f->w == SIZE_MAX || f->bias == SIZE_MAX || f->w2 == SIZE_MAX || f->b2 == SIZE_MAX)
                 st = ub__fail(net->ctx, UB_ERR_INVALID, "fast RBNet: SE without its parameters");
             break;
         case UB_OP_SA:
             f = push_op(net, F_SA, op->a, -1, op->out);
             f->k = op->k;
-            f->w = param_offset(t, op->w);
+            f->w = take_param(f, t, op->w);
             if (op->k < 1 || op->k % 2 == 0 || f->w == SIZE_MAX)
                 st = ub__fail(net->ctx, UB_ERR_INVALID, "fast RBNet: spatial attention without its kernel");
             break;
@@ -1485,8 +1490,22 @@ static ub_status op_backward(ub__fast_net *net, const fop *f, const float *param
     return UB_OK;
 }
 
+/* After op i of the backward pass, the ops still to run (0 .. i - 1) write no parameter gradient at or
+   above the highest end of their parameters. */
+static size_t grads_final_from(const ub__fast_net *net, int i) {
+    size_t from = 0;
+    for (int j = 0; j < i; j++)
+        if (net->ops[j].params_end > from) from = net->ops[j].params_end;
+    return from;
+}
+
 ub_status ub__fast_backward(ub__fast_net *net, const float *params, const float *doutput, float *dparams,
                             float *dinput) {
+    return ub__fast_backward_hooked(net, params, doutput, dparams, dinput, NULL, NULL);
+}
+
+ub_status ub__fast_backward_hooked(ub__fast_net *net, const float *params, const float *doutput, float *dparams,
+                                   float *dinput, ub__fast_grads_final final, void *user) {
     if (!net) return UB_ERR_INVALID;
     if (!net->training) return ub__fail(net->ctx, UB_ERR_INVALID, "fast RBNet: backward on an inference net");
     if (!net->forward_done) return ub__fail(net->ctx, UB_ERR_INVALID, "fast RBNet: backward before forward");
@@ -1500,6 +1519,7 @@ ub_status ub__fast_backward(ub__fast_net *net, const float *params, const float 
         const double t0 = net->prof_bwd ? seconds() : 0;
         st = op_backward(net, &net->ops[i], params, dparams, all);
         if (net->prof_bwd) net->prof_bwd[i] += seconds() - t0;
+        if (final && st == UB_OK) st = final(user, grads_final_from(net, i));
     }
     if (st == UB_OK && dinput) {
         const float *g = grad_begin(net, net->in_value);

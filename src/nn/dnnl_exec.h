@@ -115,6 +115,15 @@ ub_status ub__fast_forward(ub__fast_net *net, const float *params, const float *
 ub_status ub__fast_backward(ub__fast_net *net, const float *params, const float *doutput, float *dparams,
                             float *dinput);
 
+/* The same, telling the caller as the pass goes which parameter gradients are complete: after each op,
+   final(user, from) says that dparams[from .. t->total) will not change any more (from never grows from
+   one call to the next and is 0 at the last). A data-parallel trainer starts summing those over its
+   processes while the rest of the pass runs. A status other than UB_OK from final stops the pass and is
+   returned. The gradients are those of ub__fast_backward, bit for bit. */
+typedef ub_status (*ub__fast_grads_final)(void *user, size_t from);
+ub_status ub__fast_backward_hooked(ub__fast_net *net, const float *params, const float *doutput, float *dparams,
+                                   float *dinput, ub__fast_grads_final final, void *user);
+
 void ub__fast_net_destroy(ub__fast_net **net);
 
 /* ---- SE hooks, for tiled inference (nn/model.c) ----

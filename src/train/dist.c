@@ -12,11 +12,19 @@
 #include <mpi.h>
 #endif
 
+#ifdef UB_HAVE_MPI
+typedef MPI_Request request;
+#else
+typedef int request;
+#endif
+
 struct ub__dist {
     ub_ctx *ctx; /* errors go here */
     int rank, size;
     int initialised; /* this handle called MPI_Init */
     char library[96];
+    request *pending; /* the started sums (ub__dist_sum_start) */
+    int npending, cap;
 };
 
 /* Started by mpirun / mpiexec / srun: the variables their launchers give each process. */
@@ -77,8 +85,10 @@ ub_status ub__dist_open(ub_ctx *ctx, int *argc, char ***argv, ub__dist **out) {
 void ub__dist_close(ub__dist **pd) {
     if (!pd || !*pd) return;
 #ifdef UB_HAVE_MPI
+    if ((*pd)->npending > 0) MPI_Waitall((*pd)->npending, (*pd)->pending, MPI_STATUSES_IGNORE);
     if ((*pd)->initialised) MPI_Finalize();
 #endif
+    free((*pd)->pending);
     free(*pd);
     *pd = NULL;
 }
@@ -111,6 +121,49 @@ ub_status ub__dist_sum_floats(ub__dist *d, float *x, size_t n) {
     }
 #else
     (void)x, (void)n;
+#endif
+    return UB_OK;
+}
+
+ub_status ub__dist_sum_start(ub__dist *d, float *x, size_t n) {
+    if (single(d)) return UB_OK;
+#ifdef UB_HAVE_MPI
+    for (size_t i = 0; i < n; i += PIECE) {
+        if (d->npending == d->cap) {
+            int cap = d->cap ? 2 * d->cap : 16;
+            request *grown = realloc(d->pending, (size_t)cap * sizeof *grown);
+            if (!grown) return ub__fail(d->ctx, UB_ERR_NOMEM, "training: out of memory");
+            d->pending = grown, d->cap = cap;
+        }
+        int count = (int)(n - i < PIECE ? n - i : PIECE);
+        int rc = MPI_Iallreduce(MPI_IN_PLACE, x + i, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,
+                                &d->pending[d->npending]);
+        if (rc != MPI_SUCCESS) return mpi_fail(d->ctx, "MPI_Iallreduce", rc);
+        d->npending++;
+    }
+#else
+    (void)x, (void)n;
+#endif
+    return UB_OK;
+}
+
+ub_status ub__dist_progress(ub__dist *d) {
+    if (single(d) || d->npending == 0) return UB_OK;
+#ifdef UB_HAVE_MPI
+    int done = 0;
+    int rc = MPI_Testall(d->npending, d->pending, &done, MPI_STATUSES_IGNORE);
+    if (rc != MPI_SUCCESS) return mpi_fail(d->ctx, "MPI_Testall", rc);
+    if (done) d->npending = 0;
+#endif
+    return UB_OK;
+}
+
+ub_status ub__dist_sum_wait(ub__dist *d) {
+    if (single(d) || d->npending == 0) return UB_OK;
+#ifdef UB_HAVE_MPI
+    int rc = MPI_Waitall(d->npending, d->pending, MPI_STATUSES_IGNORE);
+    d->npending = 0;
+    if (rc != MPI_SUCCESS) return mpi_fail(d->ctx, "MPI_Waitall", rc);
 #endif
     return UB_OK;
 }

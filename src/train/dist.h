@@ -45,6 +45,14 @@ const char *ub__dist_library(const ub__dist *d);
 /* In place, on every rank: x[i] = the sum over ranks of x[i]. n may exceed INT_MAX (sent in pieces).
    Every rank must call it with the same n. The result is the same on every rank. */
 ub_status ub__dist_sum_floats(ub__dist *d, float *x, size_t n);
+/* The same sum without waiting: x[0 .. n) is summed in place while the caller goes on; x must not be
+   touched until ub__dist_sum_wait returns. Sums are started in the same order on every rank (MPI matches
+   them by order). ub__dist_progress lets MPI advance them (Open MPI moves a non-blocking collective only
+   inside MPI calls: call it now and then during the work they overlap); ub__dist_sum_wait completes all
+   started sums. With P = 2 the result is the same bits as ub__dist_sum_floats (a + b in either order). */
+ub_status ub__dist_sum_start(ub__dist *d, float *x, size_t n);
+ub_status ub__dist_progress(ub__dist *d);
+ub_status ub__dist_sum_wait(ub__dist *d);
 /* Rank 0's bytes into every rank's buf (n bytes, the same n everywhere). */
 ub_status ub__dist_broadcast(ub__dist *d, void *buf, size_t n);
 /* Agreement on a status: every rank passes its own; all get UB_OK when all had UB_OK, otherwise the

@@ -28,7 +28,7 @@
 #define VAL_STREAM 0x76616cu
 /* The weight initialisation's stream: step 0 of the sampler is never drawn, so (0, this) is free. */
 #define INIT_STREAM 0x696e6974u
-/* The floats after a step's gradients in the buffer that the ranks sum (one MPI_Allreduce per step). */
+/* The floats after a step's gradients in the buffer that the ranks sum (summed after the backward pass). */
 enum { TAIL_LOSS, TAIL_FAILED, TAIL_STOP, TAIL_CHECKPOINT, TAIL_FLOATS };
 
 /* ---- configuration ---- */
@@ -54,6 +54,7 @@ static const config_key config_keys[] = {
     NUM_KEY(perceptual_weight, KEY_DBL), NUM_KEY(seed, KEY_I64),
     NUM_KEY(workers, KEY_INT), STR_KEY(optimizer), STR_KEY(model_dtype), NUM_KEY(checkpoint_seconds, KEY_DBL),
     NUM_KEY(val_every, KEY_LONG), NUM_KEY(val_patch, KEY_INT), NUM_KEY(prefetch, KEY_INT),
+    NUM_KEY(bucket_mb, KEY_DBL),
 };
 #define NKEYS (sizeof config_keys / sizeof *config_keys)
 
@@ -69,6 +70,7 @@ void ub__train_config_default(ub__train_config *c) {
     c->lr = 2e-4, c->min_lr = 1e-6, c->weight_decay = 1e-4, c->clip = 1.0, c->ema_decay = 0.999;
     c->freq_weight = 0.1, c->perceptual_weight = 0.01, c->seed = 1, c->workers = 0;
     c->checkpoint_seconds = 300, c->val_every = 100, c->val_patch = 128;
+    c->bucket_mb = UB__TRAIN_BUCKET_MB;
 }
 
 static ub_status apply_key(ub_ctx *ctx, const char *name, const config_key *k, json_t *v, ub__train_config *c) {
@@ -161,6 +163,7 @@ ub_status ub__train_config_check(ub_ctx *ctx, const ub__train_config *c) {
     else if (!(c->checkpoint_seconds >= 0)) bad = "checkpoint_seconds (>= 0)";
     else if (c->val_every < 1) bad = "val_every (>= 1)";
     else if (c->prefetch != 0 && c->prefetch != 1) bad = "prefetch (0 or 1)";
+    else if (!(c->bucket_mb >= 0 && c->bucket_mb <= 1e6)) bad = "bucket_mb (0..1e6, 0 = one sum after the backward pass)";
     else if (c->val_patch < 16 || c->val_patch > 4096) bad = "val_patch (16..4096)";
     if (bad) return ub__fail(ctx, UB_ERR_INVALID, "training config: bad %s", bad);
     ub__rbnet_config arch;
@@ -222,7 +225,10 @@ struct ub__train {
     long start_step;
     int diverged; /* a non-finite loss, gradient norm or state stopped the run */
     long steps_timed;
-    double data_seconds, step_seconds, sum_seconds; /* sum: the ranks' one collective, waiting included */
+    double data_seconds, step_seconds, sum_seconds; /* sum: time in the ranks' collectives, waiting included */
+    /* gradients summed during the backward pass (cfg.bucket_mb > 0): buckets of bucket_floats, from the top
+       of the gradient array down; grads[unsent ..) are summing or summed */
+    size_t bucket_floats, unsent;
 };
 
 static ub_status join_prefetch(ub__train *t);
@@ -775,6 +781,7 @@ ub_status ub__train_open(ub_ctx *ctx, const ub__train_config *cfg, int resume, u
     if (!t) return ub__fail(ctx, UB_ERR_NOMEM, "training: out of memory");
     t->ctx = ctx, t->cfg = *cfg;
     t->dist = dist, t->rank = ub__dist_rank(dist), t->ranks = ranks, t->local_batch = cfg->batch / ranks;
+    if (ranks > 1 && cfg->bucket_mb > 0) t->bucket_floats = (size_t)fmax(1.0, cfg->bucket_mb * 1e6 / sizeof(float));
     for (int k = 0; k < 2; k++) t->vs[k].psnr = t->vs[k].ssim = t->vs[k].input_psnr = t->vs[k].input_ssim = NAN;
     t->synth_json = synth_text(ctx, cfg);
     st = t->synth_json ? UB_OK : UB_ERR_INVALID;
@@ -900,8 +907,28 @@ static int checkpoint_due(const ub__train *t) {
     return now_seconds() - t->last_checkpoint >= t->cfg.checkpoint_seconds;
 }
 
-/* Data-parallel runs: the step's one collective. Every rank calls it every step, failed or not (so that
-   none waits forever): the ranks' gradients, losses and flags (TAIL_*) are summed in one buffer; each
+/* The backward pass's hook (bucket_mb > 0): every bucket of gradients that the pass has finished starts
+   summing over the ranks while the pass goes on. The buckets' edges are fixed (n - k * bucket_floats), so
+   every rank starts the same sums in the same order, whatever its pass did (MPI matches them by order). */
+static ub_status start_buckets(ub__train *t, size_t final_from) {
+    double t0 = now_seconds();
+    ub_status st = UB_OK;
+    while (!st && t->unsent > 0) {
+        size_t lo = t->unsent > t->bucket_floats ? t->unsent - t->bucket_floats : 0;
+        if (lo < final_from) break;
+        st = ub__dist_sum_start(t->dist, t->grads + lo, t->unsent - lo);
+        t->unsent = lo;
+    }
+    if (!st) st = ub__dist_progress(t->dist);
+    t->sum_seconds += now_seconds() - t0;
+    return st;
+}
+
+static ub_status grads_final(void *user, size_t from) { return start_buckets(user, from); }
+
+/* Data-parallel runs: the step's sums. Every rank calls it every step, failed or not (so that none waits
+   forever): the ranks' gradients, losses and flags (TAIL_*) are summed — in one collective after the
+   backward pass (bucket_mb = 0), or in buckets started during it (start_buckets) and the tail now; each
    rank's gradient is of the mean loss over its share of the batch, so the mean over ranks is the
    gradient of the whole batch's mean loss, the same on every rank. */
 static ub_status sum_over_ranks(ub__train *t, ub_status own, double *loss) {
@@ -911,9 +938,20 @@ static ub_status sum_over_ranks(ub__train *t, ub_status own, double *loss) {
     tail[TAIL_FAILED] = own ? 1.0f : 0.0f;
     tail[TAIL_STOP] = (t->stop && *t->stop) || t->agreed_stop ? 1.0f : 0.0f;
     tail[TAIL_CHECKPOINT] = t->rank == 0 && checkpoint_due(t) ? 1.0f : 0.0f;
-    double t0 = now_seconds();
-    ub_status st = ub__dist_sum_floats(t->dist, t->grads, n + TAIL_FLOATS);
-    t->sum_seconds += now_seconds() - t0;
+    ub_status st = UB_OK;
+    if (t->bucket_floats > 0) {
+        st = start_buckets(t, 0); /* what the pass did not finish (all of it after a failure) */
+        double t0 = now_seconds();
+        ub_status tail_st = ub__dist_sum_start(t->dist, tail, TAIL_FLOATS);
+        if (!st) st = tail_st;
+        tail_st = ub__dist_sum_wait(t->dist);
+        if (!st) st = tail_st;
+        t->sum_seconds += now_seconds() - t0;
+    } else {
+        double t0 = now_seconds();
+        st = ub__dist_sum_floats(t->dist, t->grads, n + TAIL_FLOATS);
+        t->sum_seconds += now_seconds() - t0;
+    }
     if (st || own) return st ? st : own;
     if (tail[TAIL_FAILED] > 0)
         return ub__fail(t->ctx, UB_ERR_INVALID, "step %ld: another training process failed (its message is above)",
@@ -932,6 +970,7 @@ ub_status ub__train_step(ub__train *t, ub__train_stats *stats) {
     long step = t->step + 1;
     size_t n = t->table.total;
     int threads = ub_ctx_threads(ctx);
+    t->unsent = n; /* no bucket started yet, even when this rank fails before its backward pass */
     ub_status st = make_batch(t, step);
     double data_s = now_seconds() - t0;
     if (!st) st = ub__fast_forward(t->net, t->params, t->blurred, t->output);
@@ -940,7 +979,11 @@ ub_status ub__train_step(ub__train *t, ub__train_stats *stats) {
     if (t->ranks == 1 && st) return st;
     /* a run of one stops before the backward pass; ranks learn of a non-finite loss from its sum */
     if (t->ranks == 1 && !isfinite(loss)) t->diverged = 1;
-    else if (!st) memset(t->grads, 0, n * sizeof(float)), st = ub__fast_backward(t->net, t->params, t->doutput, t->grads, NULL);
+    else if (!st) {
+        memset(t->grads, 0, n * sizeof(float));
+        if (t->bucket_floats > 0) st = ub__fast_backward_hooked(t->net, t->params, t->doutput, t->grads, NULL, grads_final, t);
+        else st = ub__fast_backward(t->net, t->params, t->doutput, t->grads, NULL);
+    }
     if (t->ranks > 1) st = sum_over_ranks(t, st, &loss);
     if (st) return st;
     t->diverged = !isfinite(loss);

@@ -54,18 +54,22 @@
 
    DATA PARALLELISM (train/dist.h): under `mpirun -np P`, P processes (ranks) share every step's batch:
    rank r makes samples r B/P .. (r+1) B/P - 1 of the global batch B (B must be a multiple of P), so the
-   data is the same samples whatever P. Each rank runs forward, loss and backward on its share; one
-   MPI_Allreduce then sums the gradients (the mean over ranks = the gradient of the whole batch's mean
-   loss), the losses and the flags below in one buffer, and every rank clips and applies the same
+   data is the same samples whatever P. Each rank runs forward, loss and backward on its share; the
+   gradients are summed over the ranks (their mean = the gradient of the whole batch's mean loss) in
+   buckets of cfg.bucket_mb, each started (MPI_Iallreduce) as soon as the backward pass has finished it
+   (nn/dnnl_exec.h's hooked backward), so that the sums travel while the pass goes on; the losses and
+   the flags below follow in one small sum after the pass, and every rank clips and applies the same
    update: the weights stay the same bits everywhere (checked at every checkpoint by a hash). Rank 0
    alone validates, logs and writes files; a resume is read by rank 0 and broadcast, and so are fresh
    weights. A signal or a report's stop request on any rank, and rank 0's checkpoint timer, reach all
    ranks through the flags of the next sum, so they stop and checkpoint at the same step; a failure on
    one rank (e.g. an unreadable image) is shared the same way and every rank exits with an error.
    Not bit-identical to a run with another P (the batch's sums are taken in another order): the same
-   within float rounding (tests/cli_mpi.sh: max |dw| after 20 steps, -np 2 vs -np 1). The one sum is
-   not overlapped with the backward pass: on one machine it takes 5% of a W 32 step, waiting for the
-   slower rank included (bench/TRAIN_RESULTS.md), which is all that overlapping could save there. */
+   within float rounding (tests/cli_mpi.sh: max |dw| after 20 steps, -np 2 vs -np 1); with P = 2 the
+   buckets give the bits of one sum. The overlap pays where the network is slow (bench/run_bucket_bench.sh,
+   W 32, 2 processes over TCP shaped to 1 Gbit/s: 1.17x the images/s of one sum after the pass, the sum's
+   exposed time 0.063 -> 0.008 s per step); on one machine (shared memory) the sum costs ~1% and buckets
+   change nothing measurable. bucket_mb = 0 keeps the one MPI_Allreduce after the pass. */
 #ifndef UB_TRAIN_TRAIN_H
 #define UB_TRAIN_TRAIN_H
 
@@ -102,7 +106,12 @@ typedef struct ub__train_config {
     long val_every;                        /* >= 1 */
     int val_patch;
     int prefetch;                          /* 1: a thread makes the next batch while the network runs */
+    double bucket_mb;                      /* under mpirun: MB of gradients per sum started during the
+                                              backward pass; 0: one sum after it */
 } ub__train_config;
+
+/* bucket_mb's default (measured in bench/TRAIN_RESULTS.md). */
+#define UB__TRAIN_BUCKET_MB 1.0
 
 /* Defaults: preset "gaussian", W 32, N 2, D 2, patch 64, batch 4, 1000 steps, lr 2e-4, warm-up 100,
    min lr 1e-6, weight decay 1e-4, clip 1, EMA 0.999, loss l1, freq 0.1, no perceptual loss (weight 0.01
