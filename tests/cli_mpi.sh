@@ -89,6 +89,29 @@ check "SIGTERM to mpirun: the ranks stop at step $k with a checkpoint" \
 check "a non-finite loss under mpirun: exit non-zero, one message, no checkpoint" \
   "[ $rc -ne 0 ] && [ \$(grep -c 'not finite' '$work/nan.err') -eq 1 ] && [ ! -e '$work/nan/checkpoint.safetensors' ]"
 
+# processes given different setups (mpirun's MPMD form "A : B"; across machines: a config file or an
+# image folder that differs) are refused before their first sum, naming what differs, instead of
+# hanging or aborting in MPI. The images: the same relative path, resolved in two working folders.
+differ() { # description want -- the second process's arguments...
+  local what=$1 want=$2; shift 3
+  timeout 300 "${mpi[@]}" -np 1 $u train "${tiny[@]}" --run "$work/differ" : -np 1 $u train "${tiny[@]}" "$@" \
+    --run "$work/differ" >/dev/null 2>"$work/differ.err"; local rc=$?
+  if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "^unblur: training: process 1 of 2 was given $want" "$work/differ.err" &&
+     [ ! -e "$work/differ" ]; then ok "$what"
+  else bad "$what: exit $rc: $(grep '^unblur' "$work/differ.err" | head -3)"; fi
+}
+differ "a process given another width: refused, naming it" "width 8, process 0 4" -- --width 8
+differ "a process given another --bucket-mb: refused (mismatched buckets would hang)" "bucket_mb 0.0, process 0 1.0" -- --bucket-mb 0
+differ "a process given another synthesis: refused" 'synthesis "{\\"preset\\":\\"realistic\\"}"' -- --preset realistic
+mkdir -p "$work/wa/imgs" "$work/wb/imgs"
+cp "$work/data/img1.png" "$work/data/img2.png" "$work/wa/imgs/"
+cp "$work/data/img1.png" "$work/wb/imgs/"
+timeout 300 "${mpi[@]}" -np 1 -wdir "$work/wa" $u train "${tiny[@]}" --data imgs --run "$work/differ" : \
+  -np 1 -wdir "$work/wb" $u train "${tiny[@]}" --data imgs --run "$work/differ" >/dev/null 2>"$work/differ.err"; rc=$?
+check "other images at the same path (two working folders): refused, naming the images" \
+  "[ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q '^unblur: training: process 1 of 2 was given images \"1 images' '$work/differ.err'" ||
+  { echo "     exit $rc; stderr:"; sed 's/^/     | /' "$work/differ.err"; }
+
 # every rank refuses it (mpirun adds its own lines about the exit codes)
 "${mpi[@]}" -np 3 $u train "${tiny[@]}" --run "$work/bad" >/dev/null 2>"$work/bad.err"; rc=$?
 check "a batch that does not split over 3 processes: an error naming it, exit non-zero" \

@@ -194,7 +194,7 @@ ub_status ub__dist_agree(ub__dist *d, ub_ctx *ctx, ub_status own) {
     rc = MPI_Bcast(&status, 1, MPI_INT, first[0], MPI_COMM_WORLD);
     if (rc != MPI_SUCCESS) return mpi_fail(ctx, "MPI_Bcast", rc);
     if (own != UB_OK) return own;
-    return ub__fail(ctx, (ub_status)status, "training: process %d of %d failed (its message is above)", first[0],
+    return ub__fail(ctx, (ub_status)status, "training: process %d of %d failed (its own message says why)", first[0],
                     d->size);
 #else
     (void)ctx;

@@ -768,6 +768,82 @@ static ub_status share_state(ub__train *t) {
     return st;
 }
 
+/* ---- data-parallel runs: every process must have been given the same run ---- */
+
+/* What the processes must share, as a JSON object: the config without the keys that only rank 0 uses or
+   that do not change the arithmetic, the synthesis (its text, wherever it came from) and the training
+   images (count, and a hash of their paths and sizes: pixels are not compared). Rank 0's is the norm. */
+static json_t *shared_setup(const ub__train *t) {
+    static const char *const own[] = {"run", "val", "val_pairs", "val_every", "val_patch", "checkpoint_seconds",
+                                      "model_dtype", "workers", "prefetch", "synth_config", "preset"};
+    char *text = ub__train_config_to_json(&t->cfg);
+    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    if (!o) return NULL;
+    for (size_t i = 0; i < sizeof own / sizeof *own; i++) json_object_del(o, own[i]);
+    uint64_t h = 0xcbf29ce484222325ull;
+    const int n = ub__dataset_count(t->ds);
+    for (int i = 0; i < n; i++) {
+        int64_t w, hh;
+        char size[48];
+        ub__dataset_image_size(t->ds, i, &w, &hh);
+        snprintf(size, sizeof size, "%lldx%lld", (long long)w, (long long)hh);
+        h = fnv1a(fnv1a(h, ub__dataset_name(t->ds, i)), size);
+    }
+    char images[64];
+    snprintf(images, sizeof images, "%d images (paths and sizes: hash %016llx)", n, (unsigned long long)h);
+    if (json_object_set_new(o, "synthesis", json_string(t->synth_json)) ||
+        json_object_set_new(o, "images", json_string(images))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* A JSON value for a message: at most 60 characters. */
+static void show_value(const json_t *v, char *buf, size_t size) {
+    char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(17));
+    snprintf(buf, size, "%.60s%s", text ? text : "?", text && strlen(text) > 60 ? "..." : "");
+    free(text);
+}
+
+/* Rank 0 sends its setup; a rank given another one (mpirun's MPMD form, or a config file or image folder
+   that differs between machines) names the first key that differs, and every rank fails, before any
+   collective whose size depends on the setup (a mismatch there hangs or aborts without a word). */
+static ub_status check_same_setup(ub__train *t) {
+    if (t->ranks == 1) return UB_OK;
+    json_t *mine = shared_setup(t);
+    char *text = mine ? json_dumps(mine, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17)) : NULL;
+    unsigned long long len = text ? strlen(text) + 1 : 0;
+    ub_status st = ub__dist_broadcast(t->dist, &len, sizeof len);
+    char *theirs = st || len == 0 ? NULL : malloc(len);
+    if (!st && len && theirs && t->rank == 0 && text) memcpy(theirs, text, len);
+    /* a rank that cannot take part still joins the broadcast (into a scratch buffer) */
+    if (!st && len) {
+        char *into = theirs ? theirs : malloc(len);
+        st = into ? ub__dist_broadcast(t->dist, into, len) : UB_ERR_NOMEM;
+        if (into != theirs) free(into);
+    }
+    ub_status own = st ? st : !mine || !text || !theirs || len == 0 ? ub__fail(t->ctx, UB_ERR_NOMEM, "training: out of memory") : UB_OK;
+    json_t *norm = own ? NULL : json_loads(theirs, 0, NULL);
+    if (!own && !norm) own = ub__fail(t->ctx, UB_ERR_INVALID, "training: process 0's setup is not JSON");
+    const char *key;
+    json_t *v;
+    json_object_foreach(norm, key, v) {
+        const json_t *w = json_object_get(mine, key);
+        if (own || (w && json_equal(v, w))) continue;
+        char a[80], b[80];
+        show_value(w ? w : json_null(), a, sizeof a), show_value(v, b, sizeof b);
+        own = ub__fail(t->ctx, UB_ERR_INVALID,
+                       "training: process %d of %d was given %s %s, process 0 %s: every process needs the same "
+                       "training setup (images: the same files at the same path on every machine)",
+                       t->rank, t->ranks, key, a, b);
+    }
+    json_decref(norm), json_decref(mine);
+    free(text), free(theirs);
+    return ub__dist_agree(t->dist, t->ctx, own);
+}
+
 ub_status ub__train_open(ub_ctx *ctx, const ub__train_config *cfg, int resume, ub__dist *dist, ub__train **out) {
     if (!cfg || !out) return ub__fail(ctx, UB_ERR_INVALID, "training: NULL argument");
     *out = NULL;
@@ -786,10 +862,11 @@ ub_status ub__train_open(ub_ctx *ctx, const ub__train_config *cfg, int resume, u
     t->synth_json = synth_text(ctx, cfg);
     st = t->synth_json ? UB_OK : UB_ERR_INVALID;
     if (!st) st = open_network(t);
+    if (!st) st = open_data(t);
     if (!st && resume && t->rank == 0) st = load_checkpoint(t);
     st = ub__dist_agree(dist, ctx, st);
+    if (!st) st = check_same_setup(t);
     if (!st) st = share_state(t);
-    if (!st) st = open_data(t);
     /* only rank 0 validates and writes */
     if (!st && t->rank == 0) st = open_validation(t);
     if (!st && t->rank == 0) st = make_folder(ctx, cfg->run);
@@ -954,7 +1031,7 @@ static ub_status sum_over_ranks(ub__train *t, ub_status own, double *loss) {
     }
     if (st || own) return st ? st : own;
     if (tail[TAIL_FAILED] > 0)
-        return ub__fail(t->ctx, UB_ERR_INVALID, "step %ld: another training process failed (its message is above)",
+        return ub__fail(t->ctx, UB_ERR_INVALID, "step %ld: another training process failed (its own message says why)",
                         t->step + 1);
     const float scale = 1.0f / (float)t->ranks;
 #pragma omp parallel for num_threads(ub_ctx_threads(t->ctx)) schedule(static)
