@@ -112,6 +112,18 @@ check "other images at the same path (two working folders): refused, naming the 
   "[ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q '^unblur: training: process 1 of 2 was given images \"1 images' '$work/differ.err'" ||
   { echo "     exit $rc; stderr:"; sed 's/^/     | /' "$work/differ.err"; }
 
+# a failure on one process only (its copy of an image is damaged): it names the file, the other says
+# that process 1 failed, and both exit non-zero without writing a run folder
+mkdir -p "$work/wc/imgs"
+cp "$work/data/img1.png" "$work/wc/imgs/"
+head -c 300 "$work/data/img2.png" > "$work/wc/imgs/img2.png"
+timeout 300 "${mpi[@]}" -np 1 -wdir "$work/wa" $u train "${tiny[@]}" --data imgs --run "$work/onefails" : \
+  -np 1 -wdir "$work/wc" $u train "${tiny[@]}" --data imgs --run "$work/onefails" >/dev/null 2>"$work/onefails.err"; rc=$?
+check "one process fails (a damaged image of its own): it names the file, the other names process 1, no run folder" \
+  "[ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q '^unblur: .*imgs/img2.png' '$work/onefails.err' &&
+   grep -q '^unblur: training: process 1 of 2 failed' '$work/onefails.err' && [ ! -e '$work/onefails' ]" ||
+  { echo "     exit $rc; stderr:"; sed 's/^/     | /' "$work/onefails.err"; }
+
 # every rank refuses it (mpirun adds its own lines about the exit codes)
 "${mpi[@]}" -np 3 $u train "${tiny[@]}" --run "$work/bad" >/dev/null 2>"$work/bad.err"; rc=$?
 check "a batch that does not split over 3 processes: an error naming it, exit non-zero" \
