@@ -807,41 +807,59 @@ static void show_value(const json_t *v, char *buf, size_t size) {
     free(text);
 }
 
+/* Rank 0's text (NUL-terminated, malloc'ed) into *theirs on every rank; text: this rank's (NULL: out of
+   memory). Every rank takes part in both broadcasts whatever happens, so that none waits forever. */
+static ub_status receive_setup(ub__train *t, const char *text, char **theirs) {
+    *theirs = NULL;
+    unsigned long long len = text ? strlen(text) + 1 : 0; /* rank 0's counts */
+    ub_status st = ub__dist_broadcast(t->dist, &len, sizeof len);
+    if (st || len == 0) return st ? st : ub__fail(t->ctx, UB_ERR_NOMEM, "training: out of memory");
+    char *buf = malloc(len);
+    if (buf && t->rank == 0) memcpy(buf, text, len);
+    /* in pieces of the same sizes on every rank: one without memory receives them into scratch */
+    char scratch[256];
+    for (unsigned long long at = 0; !st && at < len; at += sizeof scratch) {
+        size_t piece = len - at < sizeof scratch ? (size_t)(len - at) : sizeof scratch;
+        st = ub__dist_broadcast(t->dist, buf ? buf + at : scratch, piece);
+    }
+    if (!st && !buf) st = ub__fail(t->ctx, UB_ERR_NOMEM, "training: out of memory");
+    if (st) free(buf), buf = NULL;
+    *theirs = buf;
+    return st;
+}
+
+/* UB_OK when mine has every key of norm with the same value; else a message naming the first that differs. */
+static ub_status same_as_rank0(ub__train *t, const json_t *norm, const json_t *mine) {
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)norm, key, v) {
+        const json_t *w = json_object_get(mine, key);
+        if (w && json_equal(v, w)) continue;
+        char a[80], b[80];
+        show_value(w ? w : json_null(), a, sizeof a), show_value(v, b, sizeof b);
+        return ub__fail(t->ctx, UB_ERR_INVALID,
+                        "training: process %d of %d was given %s %s, process 0 %s: every process needs the same "
+                        "training setup (images: the same files at the same path on every machine)",
+                        t->rank, t->ranks, key, a, b);
+    }
+    return UB_OK;
+}
+
 /* Rank 0 sends its setup; a rank given another one (mpirun's MPMD form, or a config file or image folder
    that differs between machines) names the first key that differs, and every rank fails, before any
    collective whose size depends on the setup (a mismatch there hangs or aborts without a word). */
 static ub_status check_same_setup(ub__train *t) {
     if (t->ranks == 1) return UB_OK;
-    json_t *mine = shared_setup(t);
-    char *text = mine ? json_dumps(mine, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17)) : NULL;
-    unsigned long long len = text ? strlen(text) + 1 : 0;
-    ub_status st = ub__dist_broadcast(t->dist, &len, sizeof len);
-    char *theirs = st || len == 0 ? NULL : malloc(len);
-    if (!st && len && theirs && t->rank == 0 && text) memcpy(theirs, text, len);
-    /* a rank that cannot take part still joins the broadcast (into a scratch buffer) */
-    if (!st && len) {
-        char *into = theirs ? theirs : malloc(len);
-        st = into ? ub__dist_broadcast(t->dist, into, len) : UB_ERR_NOMEM;
-        if (into != theirs) free(into);
-    }
-    ub_status own = st ? st : !mine || !text || !theirs || len == 0 ? ub__fail(t->ctx, UB_ERR_NOMEM, "training: out of memory") : UB_OK;
-    json_t *norm = own ? NULL : json_loads(theirs, 0, NULL);
-    if (!own && !norm) own = ub__fail(t->ctx, UB_ERR_INVALID, "training: process 0's setup is not JSON");
-    const char *key;
-    json_t *v;
-    json_object_foreach(norm, key, v) {
-        const json_t *w = json_object_get(mine, key);
-        if (own || (w && json_equal(v, w))) continue;
-        char a[80], b[80];
-        show_value(w ? w : json_null(), a, sizeof a), show_value(v, b, sizeof b);
-        own = ub__fail(t->ctx, UB_ERR_INVALID,
-                       "training: process %d of %d was given %s %s, process 0 %s: every process needs the same "
-                       "training setup (images: the same files at the same path on every machine)",
-                       t->rank, t->ranks, key, a, b);
-    }
+    json_t *mine = shared_setup(t), *norm = NULL;
+    char *text = mine ? json_dumps(mine, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17)) : NULL, *theirs;
+    ub_status st = receive_setup(t, t->rank == 0 ? text : text ? "" : NULL, &theirs);
+    if (!st && !text) st = ub__fail(t->ctx, UB_ERR_NOMEM, "training: out of memory");
+    if (!st && !(norm = json_loads(theirs, 0, NULL)))
+        st = ub__fail(t->ctx, UB_ERR_INVALID, "training: process 0's setup is not JSON");
+    if (!st) st = same_as_rank0(t, norm, mine);
     json_decref(norm), json_decref(mine);
     free(text), free(theirs);
-    return ub__dist_agree(t->dist, t->ctx, own);
+    return ub__dist_agree(t->dist, t->ctx, st);
 }
 
 ub_status ub__train_open(ub_ctx *ctx, const ub__train_config *cfg, int resume, ub__dist *dist, ub__train **out) {
