@@ -30,23 +30,14 @@
 #define FREQUENCY_H 1e-4   /* piecewise linear: any step short of a bin's Re or Im crossing 0 is exact */
 #define WRONG_BY 1e-3 /* the planted error: one element of the gradient off by this fraction */
 
-static void *alloc_or_die(size_t n, size_t size) {
-    void *p = calloc(n ? n : 1, size);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(1);
-    }
-    return p;
-}
-
 static double *random_doubles(test_rng *rng, size_t n, double lo, double hi) {
-    double *p = alloc_or_die(n, sizeof *p);
+    double *p = test_calloc(n, sizeof *p);
     for (size_t i = 0; i < n; i++) p[i] = lo + (hi - lo) * test_rng_uniform(rng);
     return p;
 }
 
 static float *to_floats(const double *d, size_t n) {
-    float *f = alloc_or_die(n, sizeof *f);
+    float *f = test_calloc(n, sizeof *f);
     for (size_t i = 0; i < n; i++) f[i] = (float)d[i];
     return f;
 }
@@ -114,7 +105,7 @@ static void case_forward_dir(void *state, double *out) {
    element of the gradient off by WRONG_BY, which the check must catch. */
 static void fd_check_case(loss_case *lc, size_t first, size_t nx, double h) {
     const size_t count = case_count(lc);
-    double *grad = alloc_or_die(count, sizeof *grad);
+    double *grad = test_calloc(count, sizeof *grad);
     const double one = 1.0;
     case_loss(lc, grad);
     /* Element by element: an analytic gradient of exactly 0 (the frequency loss at x = 0 is a sum of +-1 signs,
@@ -142,9 +133,9 @@ static void fd_check_case(loss_case *lc, size_t first, size_t nx, double h) {
 /* d/ds L(y0 + s dir) at s = 0 against <grad, dir>: every element of the gradient at once. */
 static void fd_check_direction(loss_case *lc, test_rng *rng, double h) {
     const size_t count = case_count(lc);
-    double *grad = alloc_or_die(count, sizeof *grad);
+    double *grad = test_calloc(count, sizeof *grad);
     lc->dir = random_doubles(rng, count, -1, 1);
-    lc->y0 = alloc_or_die(count, sizeof *lc->y0);
+    lc->y0 = test_calloc(count, sizeof *lc->y0);
     memcpy(lc->y0, lc->y, count * sizeof(double));
     case_loss(lc, grad);
     double directional = 0.0;
@@ -162,7 +153,7 @@ static void fd_check_direction(loss_case *lc, test_rng *rng, double h) {
 /* y = t + an offset of random sign and size in [margin, margin + 0.5]: no L1 kink within reach. */
 static void offset_pair(test_rng *rng, size_t n, double margin, double **y, double **t) {
     *t = random_doubles(rng, n, 0, 1);
-    *y = alloc_or_die(n, sizeof **y);
+    *y = test_calloc(n, sizeof **y);
     for (size_t i = 0; i < n; i++) {
         const double d = margin + 0.5 * test_rng_uniform(rng);
         (*y)[i] = (*t)[i] + (test_rng_uniform(rng) < 0.5 ? -d : d);
@@ -230,9 +221,9 @@ static void test_multiscale_gradients(ub_ctx *ctx) {
 /* The float version of a case against its twin: value, gradient, accumulation with a weight. */
 static void compare_float(loss_case *lc, double value_tol, double grad_tol) {
     const size_t count = case_count(lc);
-    double *gd = alloc_or_die(count, sizeof *gd);
+    double *gd = test_calloc(count, sizeof *gd);
     const double ld = case_loss(lc, gd);
-    float *y = to_floats(lc->y, count), *t = to_floats(lc->t, count), *g = alloc_or_die(count, sizeof *g);
+    float *y = to_floats(lc->y, count), *t = to_floats(lc->t, count), *g = test_calloc(count, sizeof *g);
     double lf = NAN;
     ub_status st;
     if (lc->scales > 0)
@@ -357,8 +348,8 @@ static void test_known_values(ub_ctx *ctx) {
 static void test_threads(void) {
     ub_ctx *ctx1 = test_ctx(1), *ctx2 = test_ctx(2);
     enum { N = 2, C = 3, H = 40, W = 50, COUNT = N * C * H * W };
-    float *y = alloc_or_die(COUNT, sizeof *y), *t = alloc_or_die(COUNT, sizeof *t);
-    float *g1 = alloc_or_die(COUNT, sizeof *g1), *g2 = alloc_or_die(COUNT, sizeof *g2);
+    float *y = test_calloc(COUNT, sizeof *y), *t = test_calloc(COUNT, sizeof *t);
+    float *g1 = test_calloc(COUNT, sizeof *g1), *g2 = test_calloc(COUNT, sizeof *g2);
     test_rng rng = {6};
     for (int i = 0; i < COUNT; i++) y[i] = (float)test_rng_uniform(&rng), t[i] = (float)test_rng_uniform(&rng);
     for (int kind = UB__LOSS_L1; kind <= UB__LOSS_FREQUENCY; kind++) {
@@ -472,9 +463,9 @@ static void test_perceptual_gradients(ub_ctx *ctx) {
     lc.t = random_doubles(&rng, count, 0, 1);
     fd_check_direction(&lc, &rng, DIRECTIONAL_H);
     /* the float entry point against the double one */
-    double *gd = alloc_or_die(count, sizeof *gd), ld = NAN, lf = NAN;
+    double *gd = test_calloc(count, sizeof *gd), ld = NAN, lf = NAN;
     CHECK_OK(ctx, ub__perceptual_loss_ref(ctx, vgg, lc.n, lc.h, lc.w, lc.y, lc.t, gd, 0.5, &ld));
-    float *y = to_floats(lc.y, count), *t = to_floats(lc.t, count), *g = alloc_or_die(count, sizeof *g);
+    float *y = to_floats(lc.y, count), *t = to_floats(lc.t, count), *g = test_calloc(count, sizeof *g);
     CHECK_OK(ctx, ub__perceptual_loss(ctx, vgg, lc.n, lc.h, lc.w, y, t, g, 0.5, &lf));
     CHECK_NEAR(lf, ld, 1e-6 * ld);
     CHECK_MSG(max_rel_diff(g, gd, count) < 1e-4, "float perceptual gradient off by %g", max_rel_diff(g, gd, count));

@@ -28,14 +28,6 @@
 #define BWD_TOL 1e-4  /* max abs error of a gradient tensor, relative to its largest element */
 #define KERNEL_TOL 2e-5
 
-static void *xcalloc(size_t n, size_t size) {
-    void *p = calloc(n ? n : 1, size);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(1);
-    }
-    return p;
-}
 
 static void fill_uniform(test_rng *rng, double *d, float *f, size_t n, double lo, double hi) {
     for (size_t i = 0; i < n; i++) {
@@ -98,14 +90,14 @@ static void test_se_sa_layout(int B, int C, int threads) {
     const ub__blk l = ub__blk_make(N, C, H, W, B);
     const size_t nx = (size_t)N * C * H * W, nb = ub__blk_floats(&l);
     test_rng rng = {(uint64_t)(B * 131 + C)};
-    double *x = xcalloc(nx, sizeof(double)), *dout = xcalloc(nx, sizeof(double)), *out = xcalloc(nx, sizeof(double)),
-           *din = xcalloc(nx, sizeof(double));
-    double *w1 = xcalloc((size_t)R * C, sizeof(double)), *b1 = xcalloc((size_t)R, sizeof(double)),
-           *w2 = xcalloc((size_t)C * R, sizeof(double)), *b2 = xcalloc((size_t)C, sizeof(double)),
-           *wsa = xcalloc((size_t)2 * K * K, sizeof(double));
-    float *fw1 = xcalloc((size_t)R * C, sizeof(float)), *fb1 = xcalloc((size_t)R, sizeof(float)),
-          *fw2 = xcalloc((size_t)C * R, sizeof(float)), *fb2 = xcalloc((size_t)C, sizeof(float)),
-          *fwsa = xcalloc((size_t)2 * K * K, sizeof(float));
+    double *x = test_calloc(nx, sizeof(double)), *dout = test_calloc(nx, sizeof(double)), *out = test_calloc(nx, sizeof(double)),
+           *din = test_calloc(nx, sizeof(double));
+    double *w1 = test_calloc((size_t)R * C, sizeof(double)), *b1 = test_calloc((size_t)R, sizeof(double)),
+           *w2 = test_calloc((size_t)C * R, sizeof(double)), *b2 = test_calloc((size_t)C, sizeof(double)),
+           *wsa = test_calloc((size_t)2 * K * K, sizeof(double));
+    float *fw1 = test_calloc((size_t)R * C, sizeof(float)), *fb1 = test_calloc((size_t)R, sizeof(float)),
+          *fw2 = test_calloc((size_t)C * R, sizeof(float)), *fb2 = test_calloc((size_t)C, sizeof(float)),
+          *fwsa = test_calloc((size_t)2 * K * K, sizeof(float));
     fill_uniform(&rng, x, NULL, nx, -1, 1);
     fill_uniform(&rng, dout, NULL, nx, -1, 1);
     fill_uniform(&rng, w1, fw1, (size_t)R * C, -1, 1);
@@ -116,8 +108,8 @@ static void test_se_sa_layout(int B, int C, int threads) {
     /* one pixel with a channel tie for the max: the first channel must win in both */
     x[ub__blk_at(&(ub__blk){N, C, H, W, 1, C}, 1, 0, 3, 4)] = 2.0;
     x[ub__blk_at(&(ub__blk){N, C, H, W, 1, C}, 1, C - 1, 3, 4)] = 2.0;
-    float *bx = xcalloc(nb, sizeof(float)), *bdout = xcalloc(nb, sizeof(float)), *bout = xcalloc(nb, sizeof(float)),
-          *bdin = xcalloc(nb, sizeof(float)), *plain = xcalloc(nx, sizeof(float));
+    float *bx = test_calloc(nb, sizeof(float)), *bdout = test_calloc(nb, sizeof(float)), *bout = test_calloc(nb, sizeof(float)),
+          *bdin = test_calloc(nb, sizeof(float)), *plain = test_calloc(nx, sizeof(float));
     to_blk(&l, x, bx);
     to_blk(&l, dout, bdout);
     /* cross-check the layout arithmetic against the round trip */
@@ -125,13 +117,13 @@ static void test_se_sa_layout(int B, int C, int threads) {
     CHECK(rel_err(plain, x, nx, 1) == 0);
 
     /* SE */
-    double *cache = xcalloc(ub__se_cache_size(N, C, R), sizeof(double));
-    double *dw1 = xcalloc((size_t)R * C, sizeof(double)), *db1 = xcalloc((size_t)R, sizeof(double)),
-           *dw2 = xcalloc((size_t)C * R, sizeof(double)), *db2 = xcalloc((size_t)C, sizeof(double));
-    float *fcache = xcalloc(ub__se_cache_floats(&l, R), sizeof(float));
-    float *fdw1 = xcalloc((size_t)R * C, sizeof(float)), *fdb1 = xcalloc((size_t)R, sizeof(float)),
-          *fdw2 = xcalloc((size_t)C * R, sizeof(float)), *fdb2 = xcalloc((size_t)C, sizeof(float));
-    void *scratch = xcalloc(ub__se_scratch_bytes(&l, R) + ub__sa_scratch_bytes(&l, K), 1);
+    double *cache = test_calloc(ub__se_cache_size(N, C, R), sizeof(double));
+    double *dw1 = test_calloc((size_t)R * C, sizeof(double)), *db1 = test_calloc((size_t)R, sizeof(double)),
+           *dw2 = test_calloc((size_t)C * R, sizeof(double)), *db2 = test_calloc((size_t)C, sizeof(double));
+    float *fcache = test_calloc(ub__se_cache_floats(&l, R), sizeof(float));
+    float *fdw1 = test_calloc((size_t)R * C, sizeof(float)), *fdb1 = test_calloc((size_t)R, sizeof(float)),
+          *fdw2 = test_calloc((size_t)C * R, sizeof(float)), *fdb2 = test_calloc((size_t)C, sizeof(float));
+    void *scratch = test_calloc(ub__se_scratch_bytes(&l, R) + ub__sa_scratch_bytes(&l, K), 1);
     ub__se_forward_ref(out, cache, x, w1, b1, w2, b2, N, C, H, W, R);
     ub__se_forward_blk(&l, bout, bx, fw1, fb1, fw2, fb2, R, fcache, scratch, threads);
     from_blk(&l, bout, plain);
@@ -146,14 +138,14 @@ static void test_se_sa_layout(int B, int C, int threads) {
     CHECK_MSG(rel_err(fdw2, dw2, (size_t)C * R, 1e-12) < KERNEL_TOL, "SE dw2 B=%d", B);
     CHECK_MSG(rel_err(fdb2, db2, (size_t)C, 1e-12) < KERNEL_TOL, "SE db2 B=%d", B);
     /* in place gives the same */
-    float *inplace = xcalloc(nb, sizeof(float));
+    float *inplace = test_calloc(nb, sizeof(float));
     memcpy(inplace, bx, sizeof(float) * nb);
     ub__se_forward_blk(&l, inplace, inplace, fw1, fb1, fw2, fb2, R, fcache, scratch, threads);
     CHECK(memcmp(inplace, bout, sizeof(float) * nb) == 0);
 
     /* SA */
-    double *sacache = xcalloc(ub__sa_cache_size(N, H, W), sizeof(double)), *dwsa = xcalloc((size_t)2 * K * K, sizeof(double));
-    float *fsacache = xcalloc(ub__sa_cache_floats(&l, K), sizeof(float)), *fdwsa = xcalloc((size_t)2 * K * K, sizeof(float));
+    double *sacache = test_calloc(ub__sa_cache_size(N, H, W), sizeof(double)), *dwsa = test_calloc((size_t)2 * K * K, sizeof(double));
+    float *fsacache = test_calloc(ub__sa_cache_floats(&l, K), sizeof(float)), *fdwsa = test_calloc((size_t)2 * K * K, sizeof(float));
     memset(din, 0, sizeof(double) * nx);
     memset(bdin, 0, sizeof(float) * nb);
     ub__sa_forward_ref(out, sacache, x, wsa, N, C, H, W, K);
@@ -173,7 +165,7 @@ static void test_se_sa_layout(int B, int C, int threads) {
 
     /* a region copy into another layout and back, and a crop */
     const ub__blk p = ub__blk_make(N, C, H, W, 1), crop = ub__blk_make(N, C, H - 2, W - 3, B == 1 ? 16 : 1);
-    float *conv = xcalloc(nx, sizeof(float)), *cropped = xcalloc(ub__blk_floats(&crop), sizeof(float));
+    float *conv = test_calloc(nx, sizeof(float)), *cropped = test_calloc(ub__blk_floats(&crop), sizeof(float));
     ub__blk_copy_region(&l, bx, &p, conv, H, W, 0, threads);
     CHECK(rel_err(conv, x, nx, 1) == 0);
     ub__blk_copy_region(&l, bx, &crop, cropped, H - 2, W - 3, 0, threads);
@@ -195,10 +187,10 @@ static void test_pad(int threads) {
     const int N = 2, C = 3, H = 5, W = 7, Hp = 8, Wp = 12;
     const size_t n = (size_t)N * C * H * W, np = (size_t)N * C * Hp * Wp;
     test_rng rng = {7};
-    double *x = xcalloc(n, sizeof(double)), *out = xcalloc(np, sizeof(double)), *dout = xcalloc(np, sizeof(double)),
-           *din = xcalloc(n, sizeof(double));
-    float *fx = xcalloc(n, sizeof(float)), *fout = xcalloc(np, sizeof(float)), *fdout = xcalloc(np, sizeof(float)),
-          *fdin = xcalloc(n, sizeof(float));
+    double *x = test_calloc(n, sizeof(double)), *out = test_calloc(np, sizeof(double)), *dout = test_calloc(np, sizeof(double)),
+           *din = test_calloc(n, sizeof(double));
+    float *fx = test_calloc(n, sizeof(float)), *fout = test_calloc(np, sizeof(float)), *fdout = test_calloc(np, sizeof(float)),
+          *fdin = test_calloc(n, sizeof(float));
     fill_uniform(&rng, x, fx, n, -1, 1);
     fill_uniform(&rng, dout, fdout, np, -1, 1);
     ub__pad_reflect_forward_ref(out, x, N, C, H, W, Hp, Wp);
@@ -225,8 +217,8 @@ typedef struct net_case {
    weight (dim 1 times the kernel: for ConvTranspose, whose weight is (Cin, Cout, k, k), that is Cout k k). */
 static void init_params(net_case *nc, uint64_t seed) {
     test_rng rng = {seed};
-    nc->params = xcalloc(nc->t.total, sizeof(double));
-    nc->fparams = xcalloc(nc->t.total, sizeof(float));
+    nc->params = test_calloc(nc->t.total, sizeof(double));
+    nc->fparams = test_calloc(nc->t.total, sizeof(float));
     double bound = 1;
     for (int i = 0; i < nc->t.count; i++) {
         const ub__param *p = &nc->t.params[i];
@@ -244,8 +236,8 @@ static void init_input(net_case *nc, uint64_t seed) {
     const ub__value *in = &nc->g.values[0], *out = &nc->g.values[nc->g.nvalues - 1];
     nc->nin = (size_t)nc->g.n * in->c * in->h * in->w;
     nc->nout = (size_t)nc->g.n * out->c * out->h * out->w;
-    nc->input = xcalloc(nc->nin, sizeof(double));
-    nc->finput = xcalloc(nc->nin, sizeof(float));
+    nc->input = test_calloc(nc->nin, sizeof(double));
+    nc->finput = test_calloc(nc->nin, sizeof(float));
     fill_uniform(&rng, nc->input, nc->finput, nc->nin, 0, 1);
 }
 
@@ -280,7 +272,7 @@ static void make_hand_graph(net_case *nc, int n, int h, int w) {
         {"c7.weight", 4, {5, 3, 7, 7}}, {"s2.weight", 4, {6, 5, 3, 3}}, {"s2.bias", 1, {6}},
         {"up.weight", 4, {6, 3, 2, 2}}, {"up.bias", 1, {3}}};
     nc->t.count = 5;
-    nc->t.params = xcalloc(5, sizeof(ub__param));
+    nc->t.params = test_calloc(5, sizeof(ub__param));
     for (int i = 0; i < 5; i++) {
         ub__param *p = &nc->t.params[i];
         snprintf(p->name, sizeof p->name, "%s", spec[i].name);
@@ -293,11 +285,11 @@ static void make_hand_graph(net_case *nc, int n, int h, int w) {
     ub__graph *g = &nc->g;
     g->n = n;
     g->nvalues = 6;
-    g->values = xcalloc(6, sizeof(ub__value));
+    g->values = test_calloc(6, sizeof(ub__value));
     const ub__value v[6] = {{3, h, w}, {5, h, w}, {5, h, w}, {6, h / 2, w / 2}, {3, h, w}, {3, h, w}};
     memcpy(g->values, v, sizeof v);
     g->nops = 5;
-    g->ops = xcalloc(5, sizeof(ub__op));
+    g->ops = test_calloc(5, sizeof(ub__op));
     g->ops[0] = (ub__op){UB_OP_CONV, 0, -1, 1, 0, UB_NO_PARAM, UB_NO_PARAM, UB_NO_PARAM, 7, 1, 0};
     g->ops[1] = (ub__op){UB_OP_RELU, 1, -1, 2, UB_NO_PARAM, UB_NO_PARAM, UB_NO_PARAM, UB_NO_PARAM, 0, 1, 0};
     g->ops[2] = (ub__op){UB_OP_CONV, 2, -1, 3, 1, 2, UB_NO_PARAM, UB_NO_PARAM, 3, 2, 0};
@@ -329,7 +321,7 @@ static int check_case(ub_ctx *ctx, net_case *nc, ub__fast_layout layout) {
     ub__ref_state rs;
     CHECK_OK(ctx, ub__rbnet_forward_ref(ctx, &nc->g, &nc->t, nc->params, nc->input, &rs));
     const double *ref_out = rs.values[nc->g.nvalues - 1];
-    float *out = xcalloc(nc->nout, sizeof(float));
+    float *out = test_calloc(nc->nout, sizeof(float));
     ub__fast_net *net = NULL;
     int ok = fast_forward(ctx, nc, 1, layout, out, &net);
     if (ok <= 0) {
@@ -346,10 +338,10 @@ static int check_case(ub_ctx *ctx, net_case *nc, ub__fast_layout layout) {
 
     /* backward: dL/doutput random */
     test_rng rng = {1234};
-    double *dout = xcalloc(nc->nout, sizeof(double)), *dparams = xcalloc(nc->t.total, sizeof(double)),
-           *dinput = xcalloc(nc->nin, sizeof(double));
-    float *fdout = xcalloc(nc->nout, sizeof(float)), *fdparams = xcalloc(nc->t.total, sizeof(float)),
-          *fdinput = xcalloc(nc->nin, sizeof(float));
+    double *dout = test_calloc(nc->nout, sizeof(double)), *dparams = test_calloc(nc->t.total, sizeof(double)),
+           *dinput = test_calloc(nc->nin, sizeof(double));
+    float *fdout = test_calloc(nc->nout, sizeof(float)), *fdparams = test_calloc(nc->t.total, sizeof(float)),
+          *fdinput = test_calloc(nc->nin, sizeof(float));
     fill_uniform(&rng, dout, fdout, nc->nout, -1, 1);
     CHECK_OK(ctx, ub__rbnet_backward_ref(ctx, &nc->g, &nc->t, nc->params, &rs, dout, dparams, dinput));
     CHECK_MSG(ub__fast_backward(net, nc->fparams, fdout, fdparams, fdinput) == UB_OK, "%s backward: %s", nc->name,
@@ -374,7 +366,7 @@ static int check_case(ub_ctx *ctx, net_case *nc, ub__fast_layout layout) {
     }
 
     /* backward accumulates, and without dinput gives the same parameter gradients */
-    float *again = xcalloc(nc->t.total, sizeof(float));
+    float *again = test_calloc(nc->t.total, sizeof(float));
     memcpy(again, fdparams, sizeof(float) * nc->t.total);
     CHECK_OK(ctx, ub__fast_backward(net, nc->fparams, fdout, again, NULL));
     double acc = 0;
@@ -384,7 +376,7 @@ static int check_case(ub_ctx *ctx, net_case *nc, ub__fast_layout layout) {
     CHECK_MSG(acc <= 1e-6 * scale, "%s: second backward does not accumulate the same: %g", nc->name, acc / scale);
 
     /* an inference net (planned buffers, in-place ops), on every layout, gives the training net's output */
-    float *inf = xcalloc(nc->nout, sizeof(float));
+    float *inf = test_calloc(nc->nout, sizeof(float));
     const ub__fast_layout layouts[4] = {UB_FAST_LAYOUT_AUTO, UB_FAST_LAYOUT_NHWC, UB_FAST_LAYOUT_BLOCKED8,
                                         UB_FAST_LAYOUT_BLOCKED16};
     for (int k = 0; k < 4; k++) {
@@ -393,7 +385,7 @@ static int check_case(ub_ctx *ctx, net_case *nc, ub__fast_layout layout) {
         const double e = rel_err_ff(inf, out, nc->nout);
         CHECK_MSG(e < 1e-5, "%s: inference net (layout %d) vs training net: %g", nc->name, layouts[k], e);
         /* a second run on the same buffers gives the same bits */
-        float *inf2 = xcalloc(nc->nout, sizeof(float));
+        float *inf2 = test_calloc(nc->nout, sizeof(float));
         CHECK_OK(ctx, ub__fast_forward(inet, nc->fparams, nc->finput, inf2));
         CHECK(memcmp(inf, inf2, sizeof(float) * nc->nout) == 0);
         ub__fast_net_info ii;
@@ -422,13 +414,13 @@ static int check_case(ub_ctx *ctx, net_case *nc, ub__fast_layout layout) {
 static void check_threads(net_case *nc) {
     float *out[2], *dp[2], *din[2];
     test_rng rng = {77};
-    float *dout = xcalloc(nc->nout, sizeof(float));
+    float *dout = test_calloc(nc->nout, sizeof(float));
     fill_uniform(&rng, NULL, dout, nc->nout, -1, 1);
     for (int k = 0; k < 2; k++) {
         ub_ctx *ctx = test_ctx(k + 1);
-        out[k] = xcalloc(nc->nout, sizeof(float));
-        dp[k] = xcalloc(nc->t.total, sizeof(float));
-        din[k] = xcalloc(nc->nin, sizeof(float));
+        out[k] = test_calloc(nc->nout, sizeof(float));
+        dp[k] = test_calloc(nc->t.total, sizeof(float));
+        din[k] = test_calloc(nc->nin, sizeof(float));
         ub__fast_net *net = NULL;
         if (fast_forward(ctx, nc, 1, UB_FAST_LAYOUT_AUTO, out[k], &net) > 0) {
             CHECK_OK(ctx, ub__fast_backward(net, nc->fparams, dout, dp[k], din[k]));
@@ -472,15 +464,15 @@ static ub_status log_final(void *user, size_t from) {
     if (L->calls > 0 && from > L->from[L->calls - 1]) L->grew = 1;
     if (L->calls == 1024) return UB_ERR_INVALID;
     L->from[L->calls] = from;
-    L->seen[L->calls] = xcalloc(L->total - from, sizeof(float));
+    L->seen[L->calls] = test_calloc(L->total - from, sizeof(float));
     memcpy(L->seen[L->calls], L->dparams + from, (L->total - from) * sizeof(float));
     L->calls++;
     return UB_OK;
 }
 
 static void check_hooked_backward(ub_ctx *ctx, net_case *nc) {
-    float *out = xcalloc(nc->nout, sizeof(float)), *dout = xcalloc(nc->nout, sizeof(float));
-    float *plain = xcalloc(nc->t.total, sizeof(float)), *hooked = xcalloc(nc->t.total, sizeof(float));
+    float *out = test_calloc(nc->nout, sizeof(float)), *dout = test_calloc(nc->nout, sizeof(float));
+    float *plain = test_calloc(nc->t.total, sizeof(float)), *hooked = test_calloc(nc->t.total, sizeof(float));
     test_rng rng = {91};
     fill_uniform(&rng, NULL, dout, nc->nout, -1, 1);
     ub__fast_net *net = NULL;
@@ -513,7 +505,7 @@ int main(void) {
     /* oneDNN present? */
     net_case hand;
     make_hand_graph(&hand, 2, 14, 18);
-    float *probe = xcalloc(hand.nout, sizeof(float));
+    float *probe = test_calloc(hand.nout, sizeof(float));
     const int have = fast_forward(ctx, &hand, 0, UB_FAST_LAYOUT_AUTO, probe, NULL);
     free(probe);
     if (have == 0) {

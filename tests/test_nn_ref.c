@@ -14,14 +14,7 @@
 #define FD_TOL 1e-6  /* worst relative error allowed per element */
 #define MAX_TENSORS 5
 
-static double *alloc_doubles(size_t n) {
-    double *p = calloc(n ? n : 1, sizeof *p);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(1);
-    }
-    return p;
-}
+static double *alloc_doubles(size_t n) { return test_calloc(n, sizeof(double)); }
 
 static double *random_doubles(test_rng *rng, size_t n, double lo, double hi) {
     double *p = alloc_doubles(n);

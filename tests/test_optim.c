@@ -12,14 +12,7 @@
 
 static const double QUARTER_PI = 0.78539816339744830962;
 
-static float *alloc_floats(size_t n) {
-    float *p = calloc(n ? n : 1, sizeof *p);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(1);
-    }
-    return p;
-}
+static float *alloc_floats(size_t n) { return test_calloc(n, sizeof(float)); }
 
 /* One parameter p0 = 1, lr 0.1, b1 0.9, b2 0.999, eps 1e-8, gradients 0.5, -0.25, 1.0:
      t = 1: m = 0.1 * 0.5 = 0.05, v = 0.001 * 0.25 = 0.00025;

@@ -107,6 +107,15 @@ double test_fd_check(test_forward_fn forward, void *state, double *x, size_t nx,
     return worst;
 }
 
+void *test_calloc(size_t n, size_t size) {
+    void *p = calloc(n ? n : 1, size);
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+
 double test_seconds(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);

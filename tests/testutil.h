@@ -55,6 +55,8 @@ const char *test_tmpdir(const char *tag);
 const char *test_shared_path(const char *rel, char *buf, size_t size);
 /* dir/rel in one of 4 rotating static buffers (so that a call can take a few such paths at once). */
 const char *test_join(const char *dir, const char *rel);
+/* calloc of n (at least 1) elements, or the test exits with "out of memory". */
+void *test_calloc(size_t n, size_t size);
 /* A monotonic clock in seconds, for the timings some tests print (never assert). */
 double test_seconds(void);
 
