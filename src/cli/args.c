@@ -17,11 +17,12 @@
 int cli_fail(int code, const char *fmt, ...) {
     char line[2048] = "unblur: ";
     size_t at = strlen(line);
+    const size_t room = sizeof line - at - 1; /* the last byte is the newline's */
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(line + at, sizeof line - at - 1, fmt, ap);
+    int n = vsnprintf(line + at, room, fmt, ap);
     va_end(ap);
-    at = n < 0 ? at : at + (size_t)n < sizeof line - 2 ? at + (size_t)n : sizeof line - 2;
+    if (n > 0) at += (size_t)n < room ? (size_t)n : room - 1; /* a longer message is cut */
     line[at++] = '\n';
     fwrite(line, 1, at, stderr);
     return code;

@@ -55,6 +55,8 @@ typedef struct fop {
     int k, stride, r;   /* kernel, stride, SE hidden units */
     size_t w, bias, w2, b2; /* parameter offsets (SIZE_MAX: none) */
     size_t params_end;      /* the end of the highest of them (0: none): backward writes dparams below it */
+    size_t before_end;      /* the highest params_end of the ops before this one: once this op's backward
+                               has run, dparams[before_end ..) is final */
     /* CONV: the forward, backward-data and backward-weights primitives; REORDER: fwd and its inverse in bwd_data */
     prim fwd, bwd_data, bwd_weights;
     prim w_to_fwd, w_to_bwd, dw_to_user; /* weight reorders (p NULL when the layouts agree) */
@@ -1078,6 +1080,10 @@ static ub_status create(ub__fast_net *net, const ub__graph *g, const ub__param_t
     net->ops = calloc((size_t)(2 * g->nops), sizeof(fop));
     if (!net->vals || !net->ops) return nomem(net);
     TRY(build_ops(net, g, t));
+    for (int i = 1; i < net->nops; i++) { /* for the backward pass's hook, which runs the ops in reverse */
+        const fop *before = &net->ops[i - 1];
+        net->ops[i].before_end = before->before_end > before->params_end ? before->before_end : before->params_end;
+    }
     net->in_value = 0;
     net->out_value = g->nvalues - 1;
     if (!net->vals[net->out_value].plain)
@@ -1490,15 +1496,6 @@ static ub_status op_backward(ub__fast_net *net, const fop *f, const float *param
     return UB_OK;
 }
 
-/* After op i of the backward pass, the ops still to run (0 .. i - 1) write no parameter gradient at or
-   above the highest end of their parameters. */
-static size_t grads_final_from(const ub__fast_net *net, int i) {
-    size_t from = 0;
-    for (int j = 0; j < i; j++)
-        if (net->ops[j].params_end > from) from = net->ops[j].params_end;
-    return from;
-}
-
 ub_status ub__fast_backward(ub__fast_net *net, const float *params, const float *doutput, float *dparams,
                             float *dinput) {
     return ub__fast_backward_hooked(net, params, doutput, dparams, dinput, NULL, NULL);
@@ -1519,7 +1516,7 @@ ub_status ub__fast_backward_hooked(ub__fast_net *net, const float *params, const
         const double t0 = net->prof_bwd ? seconds() : 0;
         st = op_backward(net, &net->ops[i], params, dparams, all);
         if (net->prof_bwd) net->prof_bwd[i] += seconds() - t0;
-        if (final && st == UB_OK) st = final(user, grads_final_from(net, i));
+        if (final && st == UB_OK) st = final(user, net->ops[i].before_end);
     }
     if (st == UB_OK && dinput) {
         const float *g = grad_begin(net, net->in_value);

@@ -117,7 +117,8 @@ ub_status ub__train_config_from_json(ub_ctx *ctx, const char *text, const char *
     return st;
 }
 
-char *ub__train_config_to_json(const ub__train_config *c) {
+/* The configuration as a JSON object, every key in config_keys' order (NULL when out of memory). */
+static json_t *config_object(const ub__train_config *c) {
     json_t *root = json_object();
     for (size_t i = 0; root && i < NKEYS; i++) {
         const config_key *k = &config_keys[i];
@@ -132,6 +133,11 @@ char *ub__train_config_to_json(const ub__train_config *c) {
             return NULL;
         }
     }
+    return root;
+}
+
+char *ub__train_config_to_json(const ub__train_config *c) {
+    json_t *root = config_object(c);
     char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) : NULL;
     json_decref(root);
     return text;
@@ -776,9 +782,7 @@ static ub_status share_state(ub__train *t) {
 static json_t *shared_setup(const ub__train *t) {
     static const char *const own[] = {"run", "val", "val_pairs", "val_every", "val_patch", "checkpoint_seconds",
                                       "model_dtype", "workers", "prefetch", "synth_config", "preset"};
-    char *text = ub__train_config_to_json(&t->cfg);
-    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
-    free(text);
+    json_t *o = config_object(&t->cfg);
     if (!o) return NULL;
     for (size_t i = 0; i < sizeof own / sizeof *own; i++) json_object_del(o, own[i]);
     uint64_t h = 0xcbf29ce484222325ull;
