@@ -55,15 +55,7 @@ typedef struct opts {
     FILE *json_fp;
 } opts;
 
-static void die(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("ub_bench_conv: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
+#define die(...) bench_die("ub_bench_conv", __VA_ARGS__)
 
 static void check(ub_ctx *ctx, ub_status st, const char *what) {
     if (st != UB_OK) die("%s: %s", what, ub_last_error(ctx));

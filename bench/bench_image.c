@@ -22,7 +22,6 @@
    "median_ms", "min_ms", "runs", ...} plus "value" (dB or SSIM) or "bytes" where they
    apply; the first line ("name": "info") describes the build and the machine. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,15 +38,7 @@ typedef struct bench {
     FILE *json_fp;
 } bench;
 
-static void die(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("ub_bench_image: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
+#define die(...) bench_die("ub_bench_image", __VA_ARGS__)
 
 static void check(ub_ctx *ctx, ub_status st, const char *what) {
     if (st != UB_OK) die("%s: %s", what, ub_last_error(ctx));

@@ -6,5 +6,7 @@
 double bench_seconds(void);
 /* qsort's comparison of doubles, ascending (for medians). */
 int bench_cmp_double(const void *a, const void *b);
+/* "PROG: message" on stderr, then exit(1). */
+void bench_die(const char *prog, const char *fmt, ...);
 
 #endif
