@@ -319,6 +319,14 @@ int main(int argc, char **argv) {
         if (it >= o.warmup) times[it - o.warmup] = bench_seconds() - start;
     }
     const double cpu_per_wall = (cpu_seconds() - cpu0) / (bench_seconds() - wall0);
+    /* oneDNN falls back to its reference code ("ref:...") where it has no optimised kernel for a shape, layout
+       or ISA: 10-100x slower, so such a figure is not unblur's speed. onednn_impls also lists primitives made
+       but never run in training (the head's input gradient), hence the net's own record of what ran */
+    ub__fast_net_get_info(net, &info);
+    const int reference_impl = info.ran_reference;
+    if (reference_impl)
+        fprintf(stderr, "bench_rbnet: WARNING: a oneDNN reference implementation ran in this timed path (%s): "
+                "the figure below measures oneDNN's slow fallback, not unblur\n", info.impls);
     qsort(times, (size_t)o.iters, sizeof *times, bench_cmp_double);
     const double med = times[o.iters / 2], best = times[0];
     const double macs = count_macs(&g), peak_rss = peak_rss_mib();
@@ -356,9 +364,10 @@ int main(int argc, char **argv) {
                                    o.image ? o.image : "random");
     printf("\"kmac_per_pixel\": %.1f, \"cpu_per_wall\": %.2f, \"base_rss_mib\": %.1f, \"peak_rss_mib\": %.1f, "
            "\"net_buffers_mib\": %.1f, \"activation_buffers\": %d, \"create_ms\": %.1f, \"layout\": \"%s\", "
-           "\"conv_impl\": \"%s\", \"onednn_impls\": \"%s\", \"cpu\": \"%s\"}\n",
+           "\"conv_impl\": \"%s\", \"onednn_impls\": \"%s\", \"reference_impl\": %s, \"cpu\": \"%s\"}\n",
            macs / n / h / w / 1e3, cpu_per_wall, base_rss, peak_rss, info.buffer_bytes / 1048576.0, info.buffers,
-           create_ms, layout_name(info.layout), info.conv_impl, info.impls, ub_cpu_features_string(ub_cpu_features()));
+           create_ms, layout_name(info.layout), info.conv_impl, info.impls, reference_impl ? "true" : "false",
+           ub_cpu_features_string(ub_cpu_features()));
     fflush(stdout);
     if (describe) {
         const size_t need = ub__fast_net_describe(net, NULL, 0);

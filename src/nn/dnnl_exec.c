@@ -45,6 +45,7 @@ typedef struct fval {
 typedef struct prim {
     dnnl_primitive_t p;
     dnnl_memory_desc_t scratch;
+    int reference; /* oneDNN chose its reference code ("ref:...") for it */
 } prim;
 
 typedef struct fop {
@@ -105,6 +106,8 @@ struct ub__fast_net {
     float *ext_out;
     char impl[64];
     char impls[256]; /* every implementation oneDNN chose, once each */
+    int ran_reference; /* a primitive with oneDNN's reference code has run (an input-gradient pass no
+                          training step asks for may hold one that never runs) */
     double *prof_fwd, *prof_bwd; /* seconds per fast op, summed over calls, when profiling */
     /* SE ops (tiled inference): their fast op indices, the means that replace their own when se_override is
        set ((n, c) floats each, at se_mean_off[i] in se_means), how many ops produce every SE input (se_stop),
@@ -165,12 +168,14 @@ static ub_status make_attr(ub__fast_net *net, dnnl_primitive_attr_t *attr, int s
 static ub_status make_prim(ub__fast_net *net, const_dnnl_primitive_desc_t pd, prim *out, const char *what) {
     const dnnl_memory_desc_t *s = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     memset(&out->scratch, 0, sizeof out->scratch);
+    out->reference = 0;
     if (s) out->scratch = *s;
     const size_t bytes = dnnl_memory_desc_get_size(&out->scratch);
     if (bytes > net->dnnl_scratch_bytes) net->dnnl_scratch_bytes = bytes;
     const char *impl = NULL;
-    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl &&
-        !strstr(net->impls, impl)) {
+    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
+        out->reference = !strncmp(impl, "ref:", 4);
+    if (impl && !strstr(net->impls, impl)) {
         const size_t used = strlen(net->impls);
         snprintf(net->impls + used, sizeof net->impls - used, "%s%s", used ? " " : "", impl);
     }
@@ -215,6 +220,7 @@ static ub_status run_prim(ub__fast_net *net, const prim *p, int n, const marg *a
         s = dnnl_memory_create(&ea[made].memory, &p->scratch, net->eng, net->dnnl_scratch);
         if (s == dnnl_success) made++;
     }
+    if (p->reference) net->ran_reference = 1;
     if (s == dnnl_success) s = dnnl_primitive_execute(p->p, net->stream, made, ea);
     if (s == dnnl_success) s = dnnl_stream_wait(net->stream);
     for (int i = 0; i < made; i++)
@@ -1155,6 +1161,8 @@ void ub__fast_net_get_info(const ub__fast_net *net, ub__fast_net_info *info) {
             floats += f->kind == F_SE ? ub__se_cache_floats(l, f->r) : ub__sa_cache_floats(l, f->k);
         }
     info->buffer_bytes = floats * sizeof(float) + net->kscratch_bytes + net->dnnl_scratch_bytes;
+    info->dnnl_scratch_bytes = net->dnnl_scratch_bytes;
+    info->ran_reference = net->ran_reference;
 }
 
 /* ---------------------------------------------------------------- forward */

@@ -150,11 +150,14 @@ ub_status ub__fast_se_sums(ub__fast_net *net, const float *params, const float *
 typedef struct ub__fast_net_info {
     ub__fast_layout layout; /* the layout chosen (never AUTO) */
     size_t buffer_bytes;    /* activations, gradients, caches and scratch that the net holds */
+    size_t dnnl_scratch_bytes; /* of which oneDNN's own scratchpad: its primitives' choice, larger for AMX's
+                                  brgemm kernels (per-thread tile buffers) than for AVX-512's */
     size_t weight_bytes;    /* weights in the primitives' layouts */
     int buffers;            /* activation buffers after planning */
     const char *conv_impl;  /* oneDNN's implementation of the first 3x3 convolution (e.g. "brgconv:avx512_core") */
     const char *impls;      /* every implementation the net's primitives use, space-separated */
     int bf16;               /* made by ub__fast_net_create_bf16 */
+    int ran_reference;      /* one of oneDNN's reference implementations ("ref:", 10-100x slower) has run */
 } ub__fast_net_info;
 void ub__fast_net_get_info(const ub__fast_net *net, ub__fast_net_info *info);
 /* One line per fast op (kind, channels, size, buffer, oneDNN implementations of its passes) and per
