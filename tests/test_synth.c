@@ -25,8 +25,8 @@ static void expect_config_error(ub_ctx *ctx, const char *json, const char *words
 
 static void test_configs(void) {
     ub_ctx *ctx = test_ctx(1);
-    const char *presets[] = {"gaussian", "linear", "shake", "realistic"};
-    for (int i = 0; i < 4; i++) {
+    const char *presets[] = {"gaussian", "linear", "shake", "realistic", "camera"};
+    for (int i = 0; i < 5; i++) {
         ub_synth *s = NULL;
         CHECK_OK(ctx, ub_synth_create_preset(ctx, presets[i], &s));
         ub_synth_destroy(&s);
@@ -183,8 +183,8 @@ static void test_presets_effects(void) {
     ub_image_destroy(&flat);
     /* every preset blurs a textured image (lower PSNR than the sharp target against itself) and records its params */
     ub_image *sharp = test_image(ctx, 96, 80, 3, 8);
-    const char *presets[] = {"gaussian", "linear", "shake", "realistic"};
-    for (int p = 0; p < 4; p++) {
+    const char *presets[] = {"gaussian", "linear", "shake", "realistic", "camera"};
+    for (int p = 0; p < 5; p++) {
         CHECK_OK(ctx, ub_synth_create_preset(ctx, presets[p], &s));
         double mean_psnr = 0;
         for (int i = 0; i < 4 && s; i++) {
@@ -212,8 +212,44 @@ static void test_presets_effects(void) {
     ub_ctx_destroy(&ctx);
 }
 
+/* The camera preset's promise (src/synth/config.c): shake in 90 % of samples, its length log-uniform over
+   2-64 px, so nearly sharp (2-6 px: log 3 / log 32 = 31.7 %) and long blur (> 24 px: 28.3 %) are both common.
+   With 400 samples a share's standard error is <= 2.5 %: 4 of them are allowed. */
+static void test_camera_preset(void) {
+    ub_ctx *ctx = test_ctx(1);
+    ub_synth *s = NULL;
+    CHECK_OK(ctx, ub_synth_create_preset(ctx, "camera", &s));
+    ub_image *sharp = test_image(ctx, 16, 16, 3, 3);
+    enum { N = 400 };
+    int shaken = 0, nearly_sharp = 0, long_blur = 0;
+    for (int i = 0; i < N && s; i++) {
+        ub_synth_sample out = {0};
+        ub_synth_inputs in = {sharp, NULL, NULL};
+        if (ub_synth_run(s, &in, 7, (uint64_t)i, &out) != UB_OK) break;
+        json_t *root = json_loads(out.params_json, 0, NULL);
+        json_t *len = json_object_get(json_object_get(root, "shake"), "length");
+        if (json_is_number(len)) {
+            const double l = json_number_value(len);
+            shaken++;
+            nearly_sharp += l <= 6;
+            long_blur += l > 24;
+        }
+        json_decref(root);
+        ub_synth_sample_free(&out);
+    }
+    printf("camera preset: %d of %d samples shaken, %.1f %% of them 2-6 px, %.1f %% over 24 px\n", shaken, N,
+           100.0 * nearly_sharp / (shaken ? shaken : 1), 100.0 * long_blur / (shaken ? shaken : 1));
+    CHECK_MSG(fabs((double)shaken / N - 0.9) < 4 * 0.015, "%d shaken", shaken);
+    CHECK_MSG(fabs((double)nearly_sharp / shaken - log(3) / log(32)) < 0.1, "%d nearly sharp", nearly_sharp);
+    CHECK_MSG(fabs((double)long_blur / shaken - log(64 / 24.0) / log(32)) < 0.1, "%d long", long_blur);
+    ub_synth_destroy(&s);
+    ub_image_destroy(&sharp);
+    ub_ctx_destroy(&ctx);
+}
+
 int main(void) {
     test_configs();
+    test_camera_preset();
     test_determinism_and_crops();
     test_length_distribution();
     test_presets_effects();

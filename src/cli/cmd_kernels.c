@@ -46,7 +46,7 @@ int cmd_kernels(const cli_command *cmd, int argc, char **argv) {
     const cli_option opts[] = {
         {"output", 'o', OPT_STRING, &out, 0, 0, "DIR", "folder for kernel_NNNN.png and contact_sheet.png"},
         {"count", 'n', OPT_INT, &count, 1, 10000, "N", "number of kernels (default 16)"},
-        {"preset", 0, OPT_STRING, &preset, 0, 0, "P", "gaussian, linear, shake (default) or realistic"},
+        {"preset", 0, OPT_STRING, &preset, 0, 0, "P", "gaussian, linear, shake (default), realistic or camera"},
         {"config", 0, OPT_STRING, &config, 0, 0, "C.json", "a JSON config instead of a preset"},
         {"seed", 0, OPT_INT64, &seed, 0, INT64_MAX, "S", "run seed (default 0): kernel i is sample i's"},
     };

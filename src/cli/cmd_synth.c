@@ -211,7 +211,7 @@ int cmd_synth(const cli_command *cmd, int argc, char **argv) {
     synth_opts o = {0};
     const cli_option opts[] = {
         {"output", 'o', OPT_STRING, &o.out, 0, 0, "OUT", "blurred image, or a folder for a batch"},
-        {"preset", 0, OPT_STRING, &o.preset, 0, 0, "P", "gaussian, linear, shake or realistic (default)"},
+        {"preset", 0, OPT_STRING, &o.preset, 0, 0, "P", "gaussian, linear, shake, realistic (default) or camera"},
         {"config", 0, OPT_STRING, &o.config, 0, 0, "C.json", "a JSON config (see docs/synth-config.md)"},
         {"seed", 0, OPT_INT64, &o.seed, 0, INT64_MAX, "S", "run seed (default 0)"},
         {"index", 0, OPT_INT64, &o.index, 0, INT64_MAX, "I", "sample index of a single image (default 0)"},
