@@ -11,6 +11,7 @@
      unblur/synth.h    realistic blur synthesis: PSFs, convolution, shake, object
                        motion, defocus, sensor noise, camera response, JPEG, presets
      unblur/nn.h       RBNet: weights (safetensors, PyTorch names), inference
+     unblur/deconv.h   classical deconvolution: Wiener, Richardson-Lucy, sparse priors, blind
 
    Conventions:
    - every public symbol starts with ub_ (types, functions) or UB_ (macros);
@@ -28,5 +29,6 @@
 #include "unblur/rng.h"
 #include "unblur/synth.h"
 #include "unblur/nn.h"
+#include "unblur/deconv.h"
 
 #endif

@@ -38,6 +38,14 @@ static const cli_command commands[] = {
      "Presets: gaussian (the seed article's depth-scaled Gaussian), linear, shake (Boracchi-Foi),\n"
      "realistic (shake, rotation, object motion, defocus, highlights, noise, camera response, JPEG).",
      cmd_synth},
+    {"deconv", "IN --kernel K.png -o OUT [--method wiener|rl|sparse] [--iterations N] [--nsr X] [--lambda X] "
+               "[--boundary auto|zero|periodic]",
+     "Deconvolve an image with a known blur kernel (non-blind): Wiener, Richardson-Lucy or a sparse prior.",
+     "The kernel is an image in convolution orientation (a point at p spreads to p + offset), odd size,\n"
+     "normalised to sum 1 (what 'unblur synth --kernel-out' writes). Colour channels are deconvolved with\n"
+     "the same kernel; alpha is kept. --boundary auto (default) estimates the picture beyond its borders so\n"
+     "they do not ring; zero reproduces scikit-image's richardson_lucy (with --method rl). See docs/deconv.md.",
+     cmd_deconv},
     {"kernels", "-o DIR [-n N] [--preset P | --config C.json] [--seed S]",
      "Write the camera PSFs a preset draws, as 16-bit PNGs, and a contact sheet.", NULL, cmd_kernels},
     {"model",

@@ -66,4 +66,10 @@ void ub__outfile_abort(ub__outfile *of);
 /* Writes `size` bytes atomically to `path`. */
 ub_status ub__write_file_atomic(ub_ctx *ctx, const char *path, const void *bytes, size_t size);
 
+/* FFTW's planner is process-global and not thread-safe, and fftwf_make_planner_thread_safe() does
+   nothing in libfftw3f_omp (FFTW 3.3.10 threads/openmp.c): every fftwf_plan_* and
+   fftwf_destroy_plan call in unblur (synth, nn, deconv) must sit between these two (core/fftw_lock.c). */
+void ub__fftw_lock(void);
+void ub__fftw_unlock(void);
+
 #endif

@@ -40,13 +40,7 @@
 
 enum { COL_CHUNK = 16, CACHE_SLOTS = 8, ROW_ALIGN = 16 /* floats: 64 bytes */, CPLX_ALIGN = 8 /* complex: 64 bytes */ };
 
-/* ---- FFTW's planner lock ---- */
-
-/* The only static state of the module: a lock around a library that is itself process-global. */
-static pthread_mutex_t fftw_planner_mutex = PTHREAD_MUTEX_INITIALIZER;
-
-void ub__fftw_lock(void) { pthread_mutex_lock(&fftw_planner_mutex); }
-void ub__fftw_unlock(void) { pthread_mutex_unlock(&fftw_planner_mutex); }
+/* FFTW's planner lock (ub__fftw_lock): core/fftw_lock.c, shared with nn/ and deconv/. */
 
 /* ---- sizes ----
 

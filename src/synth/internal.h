@@ -60,10 +60,6 @@ int ub__conv_fft_size(int64_t w, int64_t h, const ub_kernel *k, ub_border border
    the sizes' factors (units of AUTO's cost model in conv.c). */
 double ub__conv_fft_cost(int64_t pw, int64_t ph);
 ub_conv_method ub__conv_choose(int64_t w, int64_t h, const ub_kernel *k, ub_border border, int planes);
-/* FFTW's planner is process-global and not thread-safe, and fftwf_make_planner_thread_safe() does
-   nothing in libfftw3f_omp (FFTW 3.3.10 threads/openmp.c): every fftwf_plan_* and
-   fftwf_destroy_plan call in unblur must sit between these two (conv_fft.c). */
-void ub__fftw_lock(void);
-void ub__fftw_unlock(void);
+/* FFTW's planner lock, ub__fftw_lock / ub__fftw_unlock: in core/internal.h (included above). */
 
 #endif
