@@ -250,9 +250,9 @@ int main(int argc, char **argv) {
     if (o.model) { /* (the architecture's options are the file's) */
         ub_model *mdl = NULL;
         if (ub_model_load(ctx, o.model, &mdl) != UB_OK) die(ctx, o.model);
-        o.cfg = mdl->config;
-        loaded = xmalloc(sizeof(float) * mdl->table.total);
-        memcpy(loaded, mdl->params, sizeof(float) * mdl->table.total);
+        o.cfg = mdl->net.config.rbnet;
+        loaded = xmalloc(sizeof(float) * mdl->net.table.total);
+        memcpy(loaded, mdl->params, sizeof(float) * mdl->net.table.total);
         ub_model_destroy(&mdl);
     }
     ub_image *img = NULL;

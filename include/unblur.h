@@ -11,6 +11,7 @@
      unblur/synth.h    realistic blur synthesis: PSFs, convolution, shake, object
                        motion, defocus, sensor noise, camera response, JPEG, presets
      unblur/nn.h       RBNet: weights (safetensors, PyTorch names), inference
+     unblur/train.h    training RBNet: run folders, the loop, checkpoints, MPI processes
      unblur/deconv.h   classical deconvolution: Wiener, Richardson-Lucy, sparse priors, blind
 
    Conventions:
@@ -29,6 +30,7 @@
 #include "unblur/rng.h"
 #include "unblur/synth.h"
 #include "unblur/nn.h"
+#include "unblur/train.h"
 #include "unblur/deconv.h"
 
 #endif

@@ -165,8 +165,8 @@ static ub_model *make_model(ub_ctx *ctx, int width, int blocks, int depth) {
     ub_model *m = NULL;
     CHECK_OK(ctx, ub_model_create(ctx, &c, &r, &m));
     /* stronger SE and tail (as test_tiling.c does): the global SE means must show in the output */
-    for (int i = 0; m && i < m->table.count; i++) {
-        const ub__param *p = &m->table.params[i];
+    for (int i = 0; m && i < m->net.table.count; i++) {
+        const ub__param *p = &m->net.table.params[i];
         const float gain = strstr(p->name, ".se.fc") ? 6.0f : !strcmp(p->name, "tail.weight") ? 4.0f : 1.0f;
         for (size_t k = 0; k < p->count; k++) m->params[p->offset + k] *= gain;
     }

@@ -1,6 +1,6 @@
 /* tests/test_nn_fast.c — the fast RBNet executor (nn/dnnl_exec.h, oneDNN,
    float) against its twin, the double-precision reference executor
-   (nn/rbnet_ref.h), and the blocked-layout kernels (nn/blocked.h) against
+   (nn/graph_ref.h), and the blocked-layout kernels (nn/blocked.h) against
    the reference layers (nn/ref.h):
    - SE, SA, reflect padding and region copies on every layout (NCHW, NHWC,
      nChw8c, nChw16c; channel counts that leave padding), forward and backward;
@@ -20,7 +20,8 @@
 #include "nn/blocked.h"
 #include "nn/dnnl_exec.h"
 #include "nn/graph.h"
-#include "nn/rbnet_ref.h"
+#include "nn/rbnet.h"
+#include "nn/graph_ref.h"
 #include "nn/ref.h"
 #include "testutil.h"
 
@@ -242,12 +243,13 @@ static void init_input(net_case *nc, uint64_t seed) {
 }
 
 static int make_rbnet(ub_ctx *ctx, net_case *nc, const char *name, int width, int blocks, int depth, int mid, int n,
-                      int h, int w) {
+                      int h, int w, int skip, int block) {
     memset(nc, 0, sizeof *nc);
     nc->name = name;
     ub__rbnet_config c;
     ub__rbnet_config_default(&c);
-    c.width = width, c.blocks = blocks, c.depth = depth, c.mid_blocks = mid;
+    c.width = width, c.blocks = blocks, c.depth = depth, c.mid_blocks = mid, c.skip_attention = skip;
+    c.block = block;
     if (ub__rbnet_params(ctx, &c, &nc->t) != UB_OK || ub__rbnet_graph(ctx, &c, &nc->t, n, h, w, &nc->g) != UB_OK) {
         fprintf(stderr, "%s: %s\n", name, ub_last_error(ctx));
         return 0;
@@ -290,11 +292,11 @@ static void make_hand_graph(net_case *nc, int n, int h, int w) {
     memcpy(g->values, v, sizeof v);
     g->nops = 5;
     g->ops = test_calloc(5, sizeof(ub__op));
-    g->ops[0] = (ub__op){UB_OP_CONV, 0, -1, 1, 0, UB_NO_PARAM, UB_NO_PARAM, UB_NO_PARAM, 7, 1, 0};
-    g->ops[1] = (ub__op){UB_OP_RELU, 1, -1, 2, UB_NO_PARAM, UB_NO_PARAM, UB_NO_PARAM, UB_NO_PARAM, 0, 1, 0};
-    g->ops[2] = (ub__op){UB_OP_CONV, 2, -1, 3, 1, 2, UB_NO_PARAM, UB_NO_PARAM, 3, 2, 0};
-    g->ops[3] = (ub__op){UB_OP_CONVT, 3, -1, 4, 3, 4, UB_NO_PARAM, UB_NO_PARAM, 2, 2, 0};
-    g->ops[4] = (ub__op){UB_OP_ADD, 0, 4, 5, UB_NO_PARAM, UB_NO_PARAM, UB_NO_PARAM, UB_NO_PARAM, 0, 1, 0};
+    g->ops[0] = (ub__op){UB_OP_CONV, 0, -1, 1, 0, UB_NO_PARAM, UB_NO_PARAM, UB_NO_PARAM, 7, 1, 0, 1};
+    g->ops[1] = (ub__op){UB_OP_RELU, 1, -1, 2, UB_NO_PARAM, UB_NO_PARAM, UB_NO_PARAM, UB_NO_PARAM, 0, 1, 0, 1};
+    g->ops[2] = (ub__op){UB_OP_CONV, 2, -1, 3, 1, 2, UB_NO_PARAM, UB_NO_PARAM, 3, 2, 0, 1};
+    g->ops[3] = (ub__op){UB_OP_CONVT, 3, -1, 4, 3, 4, UB_NO_PARAM, UB_NO_PARAM, 2, 2, 0, 1};
+    g->ops[4] = (ub__op){UB_OP_ADD, 0, 4, 5, UB_NO_PARAM, UB_NO_PARAM, UB_NO_PARAM, UB_NO_PARAM, 0, 1, 0, 1};
     init_params(nc, 99);
     init_input(nc, 98);
 }
@@ -319,7 +321,7 @@ static const char *const layout_names[] = {"auto", "NHWC", "nChw8c", "nChw16c"};
 /* Forward and backward of a training net in one layout against the reference. */
 static int check_case(ub_ctx *ctx, net_case *nc, ub__fast_layout layout) {
     ub__ref_state rs;
-    CHECK_OK(ctx, ub__rbnet_forward_ref(ctx, &nc->g, &nc->t, nc->params, nc->input, &rs));
+    CHECK_OK(ctx, ub__graph_forward_ref(ctx, &nc->g, &nc->t, nc->params, nc->input, &rs));
     const double *ref_out = rs.values[nc->g.nvalues - 1];
     float *out = test_calloc(nc->nout, sizeof(float));
     ub__fast_net *net = NULL;
@@ -343,7 +345,7 @@ static int check_case(ub_ctx *ctx, net_case *nc, ub__fast_layout layout) {
     float *fdout = test_calloc(nc->nout, sizeof(float)), *fdparams = test_calloc(nc->t.total, sizeof(float)),
           *fdinput = test_calloc(nc->nin, sizeof(float));
     fill_uniform(&rng, dout, fdout, nc->nout, -1, 1);
-    CHECK_OK(ctx, ub__rbnet_backward_ref(ctx, &nc->g, &nc->t, nc->params, &rs, dout, dparams, dinput));
+    CHECK_OK(ctx, ub__graph_backward_ref(ctx, &nc->g, &nc->t, nc->params, &rs, dout, dparams, dinput));
     CHECK_MSG(ub__fast_backward(net, nc->fparams, fdout, fdparams, fdinput) == UB_OK, "%s backward: %s", nc->name,
               ub_last_error(ctx));
     double worst = 0;
@@ -523,21 +525,28 @@ int main(void) {
     for (int l = UB_FAST_LAYOUT_AUTO; l <= UB_FAST_LAYOUT_BLOCKED16; l++) check_case(ctx, &hand, (ub__fast_layout)l);
     free_case(&hand);
 
-    static const struct { const char *name; int width, blocks, depth, mid, n, h, w; } cases[] = {
-        {"W8 N1 D2, 1x3x19x23", 8, 1, 2, 1, 1, 19, 23},
-        {"W8 N1 D3 M2, 1x3x19x23", 8, 1, 3, 2, 1, 19, 23},
-        {"W4 N2 D1, 2x3x16x16", 4, 2, 1, 2, 2, 16, 16},
-        {"W8 N1 D2, 2x3x13x10", 8, 1, 2, 1, 2, 13, 10},
+    static const struct { const char *name; int width, blocks, depth, mid, n, h, w, skip, block; } cases[] = {
+        {"W8 N1 D2, 1x3x19x23", 8, 1, 2, 1, 1, 19, 23, UB__SKIP_BOTH, UB__BLOCK_RES},
+        {"W8 N1 D3 M2, 1x3x19x23", 8, 1, 3, 2, 1, 19, 23, UB__SKIP_BOTH, UB__BLOCK_RES},
+        {"W4 N2 D1, 2x3x16x16", 4, 2, 1, 2, 2, 16, 16, UB__SKIP_BOTH, UB__BLOCK_RES},
+        {"W8 N1 D2, 2x3x13x10", 8, 1, 2, 1, 2, 13, 10, UB__SKIP_BOTH, UB__BLOCK_RES},
+        /* the skip-attention ablations (rbnet.py --skip-attention se | sa | none) */
+        {"W8 N1 D2 skip se, 1x3x16x20", 8, 1, 2, 1, 1, 16, 20, UB__SKIP_SE, UB__BLOCK_RES},
+        {"W8 N1 D2 skip sa, 1x3x16x20", 8, 1, 2, 1, 1, 16, 20, UB__SKIP_SA, UB__BLOCK_RES},
+        {"W8 N1 D2 skip none, 1x3x16x20", 8, 1, 2, 1, 1, 16, 20, UB__SKIP_NONE, UB__BLOCK_RES},
+        /* NAF blocks (rbnet.py --block naf): LayerNorm2d, depthwise conv, SimpleGate, SCA, beta / gamma */
+        {"NAF W8 N1 D2, 1x3x19x23", 8, 1, 2, 1, 1, 19, 23, UB__SKIP_BOTH, UB__BLOCK_NAF},
+        {"NAF W4 N2 D1 M2, 2x3x16x16", 4, 2, 1, 2, 2, 16, 16, UB__SKIP_BOTH, UB__BLOCK_NAF},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         net_case nc;
         if (!make_rbnet(ctx, &nc, cases[i].name, cases[i].width, cases[i].blocks, cases[i].depth, cases[i].mid,
-                        cases[i].n, cases[i].h, cases[i].w)) {
+                        cases[i].n, cases[i].h, cases[i].w, cases[i].skip, cases[i].block)) {
             CHECK(0);
             continue;
         }
         for (int l = UB_FAST_LAYOUT_AUTO; l <= UB_FAST_LAYOUT_BLOCKED16; l++) check_case(ctx, &nc, (ub__fast_layout)l);
-        if (i == 0 || i == 2) check_threads(&nc);
+        if (i == 0 || i == 2 || cases[i].block == UB__BLOCK_NAF) check_threads(&nc);
         if (i <= 1) check_hooked_backward(ctx, &nc);
         free_case(&nc);
     }

@@ -14,7 +14,7 @@
 
 #include "nn/graph.h"
 #include "nn/model.h"
-#include "nn/rbnet_ref.h"
+#include "nn/graph_ref.h"
 #include "nn/safetensors.h"
 #include "testutil.h"
 
@@ -48,11 +48,11 @@ static void check_fixture(const char *name) {
     for (int i = 0; i < ub__st_count(st); i++) {
         const char *n = ub__st_name(st, i);
         if (!strcmp(n, "input") || !strcmp(n, "output")) continue;
-        CHECK_MSG(k < m->table.count && !strcmp(m->table.params[k].name, n), "%s: tensor %d is %s, table has %s", name,
-                  i, n, k < m->table.count ? m->table.params[k].name : "(end)");
+        CHECK_MSG(k < m->net.table.count && !strcmp(m->net.table.params[k].name, n), "%s: tensor %d is %s, table has %s", name,
+                  i, n, k < m->net.table.count ? m->net.table.params[k].name : "(end)");
         k++;
     }
-    CHECK(k == m->table.count);
+    CHECK(k == m->net.table.count);
     int64_t shape[8];
     int rank = ub__st_shape(st, ub__st_find(st, "input"), shape);
     CHECK(rank == 4 && shape[1] == 3);
@@ -62,15 +62,15 @@ static void check_fixture(const char *name) {
     CHECK_OK(ctx, ub__st_read_f32(ctx, st, "input", 4, shape, in));
     CHECK_OK(ctx, ub__st_read_f32(ctx, st, "output", 4, shape, want));
     ub__graph g;
-    CHECK_OK(ctx, ub__rbnet_graph(ctx, &m->config, &m->table, n, h, w, &g));
-    double *params = to_double(m->params, m->table.total), *input = to_double(in, count);
+    CHECK_OK(ctx, ub__net_graph(ctx, &m->net, n, h, w, &g));
+    double *params = to_double(m->params, m->net.table.total), *input = to_double(in, count);
     ub__ref_state s;
-    CHECK_OK(ctx, ub__rbnet_forward_ref(ctx, &g, &m->table, params, input, &s));
+    CHECK_OK(ctx, ub__graph_forward_ref(ctx, &g, &m->net.table, params, input, &s));
     double worst = 0;
     const double *out = s.values[g.nvalues - 1];
     for (size_t i = 0; i < count; i++) worst = fmax(worst, fabs(out[i] - want[i]));
     CHECK_MSG(worst < 1e-4, "%s: max |unblur - PyTorch| = %g", name, worst);
-    printf("%s: %zu parameters, %d ops, max |reference - PyTorch| = %.2e\n", name, m->table.total, g.nops, worst);
+    printf("%s: %zu parameters, %d ops, max |reference - PyTorch| = %.2e\n", name, m->net.table.total, g.nops, worst);
     ub__ref_state_free(&s);
     ub__graph_free(&g);
     free(params);
@@ -86,7 +86,7 @@ static void check_fixture(const char *name) {
 static double loss(ub_ctx *ctx, const ub__graph *g, const ub__param_table *t, const double *params,
                    const double *input, const double *gout, size_t nout) {
     ub__ref_state s;
-    if (ub__rbnet_forward_ref(ctx, g, t, params, input, &s) != UB_OK) return NAN;
+    if (ub__graph_forward_ref(ctx, g, t, params, input, &s) != UB_OK) return NAN;
     double l = 0;
     for (size_t i = 0; i < nout; i++) l += gout[i] * s.values[g->nvalues - 1][i];
     ub__ref_state_free(&s);
@@ -133,7 +133,7 @@ static double gradient_check(ub_ctx *ctx, const ub__graph *g, const ub__param_ta
 
 static void test_whole_network_gradients(void) {
     ub_ctx *ctx = test_ctx(1);
-    ub__rbnet_config c = {8, 1, 1, 2, 8, 7};
+    ub__rbnet_config c = {8, 1, 1, 2, 8, 7, UB__BLOCK_RES, UB__SKIP_BOTH};
     ub__param_table t;
     CHECK_OK(ctx, ub__rbnet_params(ctx, &c, &t));
     ub__graph g;
@@ -150,8 +150,8 @@ static void test_whole_network_gradients(void) {
     for (size_t i = 0; i < nin; i++) input[i] = ub_rng_uniform(&r), gout[i] = ub_rng_uniform(&r) - 0.5;
     ub__ref_state s;
     double *dparams = calloc(t.total, sizeof(double)), *dinput = calloc(nin, sizeof(double));
-    CHECK_OK(ctx, ub__rbnet_forward_ref(ctx, &g, &t, params, input, &s));
-    CHECK_OK(ctx, ub__rbnet_backward_ref(ctx, &g, &t, params, &s, gout, dparams, dinput));
+    CHECK_OK(ctx, ub__graph_forward_ref(ctx, &g, &t, params, input, &s));
+    CHECK_OK(ctx, ub__graph_backward_ref(ctx, &g, &t, params, &s, gout, dparams, dinput));
     int checked = 0;
     double worst = gradient_check(ctx, &g, &t, params, input, gout, dparams, dinput, &checked);
     CHECK_MSG(worst < 1e-5, "RBNet W=8 N=1: worst relative gradient error %g", worst);
@@ -194,7 +194,7 @@ static void test_save_load(void) {
         ub_model_config(back, &bc);
         CHECK(!memcmp(&bc, &c, sizeof c));
         double worst = 0;
-        for (size_t i = 0; i < m->table.total; i++)
+        for (size_t i = 0; i < m->net.table.total; i++)
             worst = fmax(worst, fabs(back->params[i] - m->params[i]) / fmax(fabs(m->params[i]), 1e-3));
         CHECK_MSG(worst <= tolerance[d], "%s: worst relative change %g", dtypes[d], worst);
         ub_model_destroy(&back);
@@ -263,9 +263,9 @@ static void test_damaged(void) {
     /* a tensor with the wrong shape: save a W=4 model, then claim width 8 */
     snprintf(path, sizeof path, "%s/shape.safetensors", dir);
     if (m) {
-        m->config.width = 8; /* the file says 8; the tensors are W=4's */
+        m->net.config.rbnet.width = 8; /* the file says 8; the tensors are W=4's */
         CHECK_OK(ctx, ub_model_save(ctx, m, path, "F32"));
-        m->config.width = 4;
+        m->net.config.rbnet.width = 4;
         expect_load_error(ctx, path, "head.weight");
     }
     ub_model_destroy(&m);

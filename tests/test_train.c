@@ -65,7 +65,7 @@ static void remove_tree(const char *path) {
 }
 
 static void tiny_config(ub__train_config *c, const char *run) {
-    ub__train_config_default(c);
+    ub_train_config_default(c);
     snprintf(c->data, sizeof c->data, "%s", at("data"));
     snprintf(c->val, sizeof c->val, "%s", at("val"));
     snprintf(c->run, sizeof c->run, "%s", at(run));
@@ -79,24 +79,24 @@ static void test_config_json(ub_ctx *ctx) {
     ub__train_config a, b;
     tiny_config(&a, "run-json");
     a.lr = 1.25e-3, a.seed = 1234567890123ll;
-    char *text = ub__train_config_to_json(&a);
+    char *text = ub_train_config_to_json(&a);
     CHECK(text != NULL);
-    ub__train_config_default(&b);
-    CHECK_OK(ctx, ub__train_config_from_json(ctx, text, "config.json", &b));
-    char *again = ub__train_config_to_json(&b);
+    ub_train_config_default(&b);
+    CHECK_OK(ctx, ub_train_config_from_json(ctx, text, "config.json", &b));
+    char *again = ub_train_config_to_json(&b);
     CHECK(again && strcmp(text, again) == 0);
     CHECK(b.lr == 1.25e-3 && b.seed == 1234567890123ll && b.width == 4);
     free(text), free(again);
-    CHECK(ub__train_config_from_json(ctx, "{\"width\": 8, \"wdith\": 8}", "t.json", &b) == UB_ERR_INVALID);
+    CHECK(ub_train_config_from_json(ctx, "{\"width\": 8, \"wdith\": 8}", "t.json", &b) == UB_ERR_INVALID);
     CHECK_MSG(strstr(ub_last_error(ctx), "unknown key 'wdith'") != NULL, "%s", ub_last_error(ctx));
-    CHECK(ub__train_config_from_json(ctx, "{\"width\": \"8\"}", "t.json", &b) == UB_ERR_INVALID);
+    CHECK(ub_train_config_from_json(ctx, "{\"width\": \"8\"}", "t.json", &b) == UB_ERR_INVALID);
     CHECK(strstr(ub_last_error(ctx), "width") != NULL);
-    CHECK(ub__train_config_from_json(ctx, "{\"optimizer\": \"sgd\"}", "t.json", &b) == UB_OK);
-    CHECK(ub__train_config_check(ctx, &b) == UB_ERR_INVALID && strstr(ub_last_error(ctx), "optimizer") != NULL);
+    CHECK(ub_train_config_from_json(ctx, "{\"optimizer\": \"sgd\"}", "t.json", &b) == UB_OK);
+    CHECK(ub_train_config_check(ctx, &b) == UB_ERR_INVALID && strstr(ub_last_error(ctx), "optimizer") != NULL);
     snprintf(b.optimizer, sizeof b.optimizer, "adam");
-    CHECK_OK(ctx, ub__train_config_check(ctx, &b));
+    CHECK_OK(ctx, ub_train_config_check(ctx, &b));
     b.loss[0] = 'x';
-    CHECK(ub__train_config_check(ctx, &b) == UB_ERR_INVALID && strstr(ub_last_error(ctx), "loss") != NULL);
+    CHECK(ub_train_config_check(ctx, &b) == UB_ERR_INVALID && strstr(ub_last_error(ctx), "loss") != NULL);
 }
 
 typedef struct recorder {
@@ -141,18 +141,18 @@ static void test_smoke(ub_ctx *ctx) {
     c.steps = 100;
     snprintf(c.val_pairs, sizeof c.val_pairs, "%s", at("pairs"));
     ub__train *t = NULL;
-    CHECK_OK(ctx, ub__train_open(ctx, &c, 0, NULL, &t));
+    CHECK_OK(ctx, ub_train_open(ctx, &c, 0, NULL, &t));
     if (!t) return;
     int images, skipped, nval;
-    ub__train_data_counts(t, &images, &skipped, &nval);
+    ub_train_data_counts(t, &images, &skipped, &nval);
     CHECK(images == 4 && skipped == 0 && nval == 2);
     recorder r = {{0}, 0, 0, NULL};
-    ub__train_outcome out = UB__TRAIN_STOPPED;
-    CHECK_OK(ctx, ub__train_run(t, 0, NULL, record, &r, &out));
-    CHECK(out == UB__TRAIN_DONE && r.count == c.steps && ub__train_steps_done(t) == c.steps);
+    ub_train_outcome out = UB_TRAIN_STOPPED;
+    CHECK_OK(ctx, ub_train_run(t, 0, NULL, record, &r, &out));
+    CHECK(out == UB_TRAIN_DONE && r.count == c.steps && ub_train_steps_done(t) == c.steps);
     double first = mean(r.loss, 5), last = mean(r.loss + r.count - 5, 5);
     double psnr, ssim, in_psnr, in_ssim;
-    ub__train_last_val(t, &psnr, &ssim, &in_psnr, &in_ssim);
+    ub_train_last_val(t, &psnr, &ssim, &in_psnr, &in_ssim);
     printf("smoke: loss %.5f -> %.5f; validation PSNR %.3f dB (blurry input %.3f), SSIM %.4f (input %.4f)\n",
            first, last, psnr, in_psnr, ssim, in_ssim);
     CHECK_MSG(last < 0.8 * first, "loss %g -> %g", first, last);
@@ -160,10 +160,10 @@ static void test_smoke(ub_ctx *ctx) {
     /* measured (1 thread): 25.70 dB -> 25.9 after 100 steps; the blur of the linear preset is mild on 32 px */
     CHECK_MSG(psnr > in_psnr + 0.05, "validation PSNR %.3f dB, blurry input %.3f dB", psnr, in_psnr);
     int pairs = 0;
-    ub__train_last_real_val(t, &pairs, &psnr, &ssim, &in_psnr, &in_ssim);
+    ub_train_last_real_val(t, &pairs, &psnr, &ssim, &in_psnr, &in_ssim);
     printf("smoke: real pairs: %d, PSNR %.3f dB (input %.3f)\n", pairs, psnr, in_psnr);
     CHECK(pairs == 2 && isfinite(psnr) && isfinite(ssim) && isfinite(in_psnr) && in_psnr < 30);
-    ub__train_close(&t);
+    ub_train_close(&t);
     /* the run folder */
     struct stat sb;
     const char *files[] = {"run-smoke/config.json", "run-smoke/log.csv", "run-smoke/model.safetensors",
@@ -177,20 +177,51 @@ static void test_smoke(ub_ctx *ctx) {
 
 /* Runs `c` from scratch (resume 0) or from its checkpoint, stopping by the flag after stop_after steps. */
 static float *run_copy(ub_ctx *ctx, const ub__train_config *c, int resume, long stop_after, long *done,
-                       ub__train_outcome *out) {
+                       ub_train_outcome *out) {
     ub__train *t = NULL;
     volatile sig_atomic_t flag = 0;
     recorder r = {{0}, 0, stop_after, &flag};
-    CHECK_OK(ctx, ub__train_open(ctx, c, resume, NULL, &t));
+    CHECK_OK(ctx, ub_train_open(ctx, c, resume, NULL, &t));
     if (!t) return NULL;
-    CHECK_OK(ctx, ub__train_run(t, 0, &flag, record, &r, out));
-    size_t n = ub__train_param_count(t);
+    CHECK_OK(ctx, ub_train_run(t, 0, &flag, record, &r, out));
+    size_t n = ub_train_param_count(t);
     float *w = malloc(2 * n * sizeof(float));
     memcpy(w, ub__train_params(t), n * sizeof(float));
     memcpy(w + n, ub__train_ema(t), n * sizeof(float));
-    *done = ub__train_steps_done(t);
-    ub__train_close(&t);
+    *done = ub_train_steps_done(t);
+    ub_train_close(&t);
     return w;
+}
+
+/* NAF blocks (block naf, M 2, skip attention se): a run of a few steps on the fast executor, the model file
+   with block / skip_attention metadata, loadable; a resume that changes the block kind is refused. */
+static void test_naf(ub_ctx *ctx) {
+    ub__train_config c;
+    tiny_config(&c, "run-naf");
+    c.steps = 4, c.mid_blocks = 2, c.val[0] = '\0';
+    snprintf(c.block, sizeof c.block, "naf");
+    snprintf(c.skip_attention, sizeof c.skip_attention, "se");
+    CHECK_OK(ctx, ub_train_config_check(ctx, &c));
+    long done = 0;
+    ub_train_outcome out;
+    float *w = run_copy(ctx, &c, 0, 0, &done, &out);
+    CHECK(w && out == UB_TRAIN_DONE && done == 4);
+    ub_model *m = NULL;
+    CHECK_OK(ctx, ub_model_load(ctx, at("run-naf/model.safetensors"), &m));
+    if (m) {
+        ub_rbnet_config a;
+        ub_model_config(m, &a);
+        CHECK(a.block == UB_RBNET_BLOCK_NAF && a.skip_attention == UB_RBNET_SKIP_SE && a.mid_blocks == 2);
+    }
+    ub_model_destroy(&m);
+    free(w);
+    ub__train *t = NULL;
+    snprintf(c.block, sizeof c.block, "res");
+    CHECK(ub_train_open(ctx, &c, 1, NULL, &t) == UB_ERR_MISMATCH && t == NULL);
+    CHECK_MSG(strstr(ub_last_error(ctx), "block is naf in the checkpoint, res in this run") != NULL, "%s",
+              ub_last_error(ctx));
+    snprintf(c.block, sizeof c.block, "dense");
+    CHECK(ub_train_config_check(ctx, &c) == UB_ERR_INVALID && strstr(ub_last_error(ctx), "block"));
 }
 
 /* log.csv has a header, then exactly the rows of steps 1..steps in order. */
@@ -214,18 +245,18 @@ static void test_resume(ub_ctx *ctx) {
     a.prefetch = 1; /* the data thread makes the same batches: a and b must still agree */
     a.val[0] = b.val[0] = '\0';
     long done = 0;
-    ub__train_outcome out;
+    ub_train_outcome out;
     float *half = run_copy(ctx, &a, 0, 6, &done, &out);
-    CHECK(out == UB__TRAIN_STOPPED && done == 6);
+    CHECK(out == UB_TRAIN_STOPPED && done == 6);
     /* a row of a step after the checkpoint, as a run killed before its next checkpoint leaves */
     FILE *fp = fopen(at("run-a/log.csv"), "a");
     CHECK(fp && fputs("7,0.5,0.001,10,,,,\n", fp) >= 0 && fclose(fp) == 0);
     float *resumed = run_copy(ctx, &a, 1, 0, &done, &out);
     check_log_steps(at("run-a/log.csv"), 12);
-    CHECK(out == UB__TRAIN_DONE && done == 12);
+    CHECK(out == UB_TRAIN_DONE && done == 12);
     float *straight = run_copy(ctx, &b, 0, 0, &done, &out);
-    CHECK(out == UB__TRAIN_DONE && done == 12);
-    ub_rbnet_config arch = {4, 1, 1, 2, 8, 7};
+    CHECK(out == UB_TRAIN_DONE && done == 12);
+    ub_rbnet_config arch = {4, 1, 1, 2, 8, 7, UB_RBNET_BLOCK_RES, UB_RBNET_SKIP_BOTH};
     ub_rng rng;
     ub_rng_seed(&rng, 1);
     ub_model *m = NULL;
@@ -241,11 +272,11 @@ static void test_resume(ub_ctx *ctx) {
     /* a checkpoint of another architecture or seed is refused, naming the key */
     ub__train *t = NULL;
     a.width = 8;
-    CHECK(ub__train_open(ctx, &a, 1, NULL, &t) == UB_ERR_MISMATCH && t == NULL);
+    CHECK(ub_train_open(ctx, &a, 1, NULL, &t) == UB_ERR_MISMATCH && t == NULL);
     CHECK_MSG(strstr(ub_last_error(ctx), "width is 4 in the checkpoint, 8 in this run") != NULL, "%s",
               ub_last_error(ctx));
     a.width = 4, a.seed = 99;
-    CHECK(ub__train_open(ctx, &a, 1, NULL, &t) == UB_ERR_MISMATCH && t == NULL);
+    CHECK(ub_train_open(ctx, &a, 1, NULL, &t) == UB_ERR_MISMATCH && t == NULL);
     CHECK_MSG(strstr(ub_last_error(ctx), "seed") != NULL, "%s", ub_last_error(ctx));
 }
 
@@ -255,16 +286,16 @@ static void test_nan(ub_ctx *ctx) {
     c.val[0] = '\0';
     c.lr = 1e6, c.min_lr = 0, c.warmup = 0, c.clip = 0, c.checkpoint_seconds = 0, c.steps = 30;
     ub__train *t = NULL;
-    CHECK_OK(ctx, ub__train_open(ctx, &c, 0, NULL, &t));
+    CHECK_OK(ctx, ub_train_open(ctx, &c, 0, NULL, &t));
     if (!t) return;
-    ub__train_outcome out = UB__TRAIN_DONE;
-    CHECK(ub__train_run(t, 0, NULL, NULL, NULL, &out) == UB_ERR_INVALID);
-    CHECK(out == UB__TRAIN_DIVERGED);
+    ub_train_outcome out = UB_TRAIN_DONE;
+    CHECK(ub_train_run(t, 0, NULL, NULL, NULL, &out) == UB_ERR_INVALID);
+    CHECK(out == UB_TRAIN_DIVERGED);
     CHECK_MSG(strstr(ub_last_error(ctx), "not finite") != NULL, "%s", ub_last_error(ctx));
-    long done = ub__train_steps_done(t);
+    long done = ub_train_steps_done(t);
     printf("nan: stopped at step %ld: %s\n", done + 1, ub_last_error(ctx));
-    size_t n = ub__train_param_count(t);
-    ub__train_close(&t);
+    size_t n = ub_train_param_count(t);
+    ub_train_close(&t);
     CHECK(done >= 1 && done < c.steps);
     ub__safetensors *st = NULL;
     CHECK_OK(ctx, ub__st_open(ctx, at("run-nan/checkpoint.safetensors"), &st));
@@ -316,12 +347,12 @@ static void test_perceptual(ub_ctx *ctx) {
         }
         ub__train *t = NULL;
         recorder r = {{0}, 0, 0, NULL};
-        CHECK_OK(ctx, ub__train_open(ctx, &c, 0, NULL, &t));
+        CHECK_OK(ctx, ub_train_open(ctx, &c, 0, NULL, &t));
         if (!t) return;
-        CHECK_OK(ctx, ub__train_run(t, 0, NULL, record, &r, NULL));
+        CHECK_OK(ctx, ub_train_run(t, 0, NULL, record, &r, NULL));
         CHECK(r.count == 3 && isfinite(r.loss[2]));
         first[with] = r.loss[0];
-        ub__train_close(&t);
+        ub_train_close(&t);
     }
     CHECK_MSG(first[1] > first[0] + 1e-6, "loss with the perceptual term %g, without %g", first[1], first[0]);
 }
@@ -334,6 +365,7 @@ int main(void) {
     test_config_json(ctx);
     test_smoke(ctx);
     test_resume(ctx);
+    test_naf(ctx);
     test_nan(ctx);
     test_perceptual(ctx);
     remove_tree(root);

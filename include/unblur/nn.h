@@ -1,7 +1,8 @@
 /* unblur/nn.h — RBNet, unblur's deblurring network: weights, inference.
 
-   RBNet is a multi-scale U-Net of residual blocks with SE channel attention
-   followed by CBAM spatial attention on every skip connection, and a global
+   RBNet is a multi-scale U-Net of residual blocks (or NAF blocks: block naf)
+   with SE channel attention followed by CBAM spatial attention on every skip
+   connection (or one of them, or none: skip_attention), and a global
    residual; ../shared/peers/rbnet.py is its executable specification. A
    model's weights are read from and written to safetensors files with
    exactly PyTorch's state_dict names and shapes, so files move both ways
@@ -32,7 +33,15 @@ typedef struct ub_rbnet_config {
     int depth;        /* D: down-samplings (2) */
     int se_reduction; /* SE hidden units = max(1, C / se_reduction) (8) */
     int sa_kernel;    /* spatial attention kernel (7) */
+    int block;        /* UB_RBNET_BLOCK_RES (ResBlock, the default) or UB_RBNET_BLOCK_NAF (NAFBlock) */
+    int skip_attention; /* UB_RBNET_SKIP_BOTH (SE then spatial, the default), _SE, _SA or _NONE */
 } ub_rbnet_config;
+
+enum { UB_RBNET_BLOCK_RES = 0, UB_RBNET_BLOCK_NAF = 1 };
+enum { UB_RBNET_SKIP_BOTH = 0, UB_RBNET_SKIP_SE = 1, UB_RBNET_SKIP_SA = 2, UB_RBNET_SKIP_NONE = 3 };
+/* "res" / "naf" and "both" / "se" / "sa" / "none" -> the values above; -1 for another name. */
+UB_API int ub_rbnet_block_parse(const char *name);
+UB_API int ub_rbnet_skip_parse(const char *name);
 
 UB_API void ub_rbnet_default(ub_rbnet_config *c);
 
@@ -46,9 +55,21 @@ UB_API ub_status ub_model_load(ub_ctx *ctx, const char *path, ub_model **out);
 /* Writes the weights (dtype "F32", "F16" or "BF16") with the architecture as metadata, atomically. */
 UB_API ub_status ub_model_save(ub_ctx *ctx, const ub_model *m, const char *path, const char *dtype);
 UB_API void ub_model_destroy(ub_model **m);
+/* The RBNet configuration (defaults for a model of another architecture). */
 UB_API void ub_model_config(const ub_model *m, ub_rbnet_config *out);
+/* The architecture's name (the metadata's "arch": "rbnet"), and its configuration in words
+   ("width 32, blocks 2, ..., block naf"), cut to size. */
+UB_API const char *ub_model_arch(const ub_model *m);
+UB_API void ub_model_describe(const ub_model *m, char *buf, size_t size);
 /* Number of parameters. */
 UB_API size_t ub_model_parameters(const ub_model *m);
+
+/* Compares two safetensors files (model files, training checkpoints) tensor by tensor: the same names
+   and shapes (else an error naming the first difference), and *max_abs = the largest |a - b| over every
+   float tensor (a NaN on one side counts as infinite), *tensor = the name of the tensor where it is (cut
+   to tensor_size; may be NULL), *count = the number of tensors. */
+UB_API ub_status ub_safetensors_diff(ub_ctx *ctx, const char *path_a, const char *path_b, double *max_abs,
+                                     char *tensor, size_t tensor_size, int *count);
 
 /* Deblurs one image (sides not multiples of 2^depth are reflect-padded and cropped back, as in
    rbnet.py; a side must be longer than the padding it needs): RGB as is; grey (and grey+alpha) is run as RGB (the grey value in

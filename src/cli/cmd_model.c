@@ -4,89 +4,40 @@
 
      unblur model info M.safetensors
      unblur model init -o M.safetensors [--width W] [--blocks N] [--mid-blocks M] [--depth D]
-                       [--seed S] [--dtype F32|F16|BF16]
+                       [--block res|naf] [--skip-attention both|se|sa|none] [--seed S] [--dtype F32|F16|BF16]
      unblur model diff A.safetensors B.safetensors [--tolerance X]
 
    diff compares any two safetensors files tensor by tensor (model files, training checkpoints): the
    same names and shapes, and the largest |a - b| over every float tensor; exit 1 when that exceeds
-   --tolerance (default 0: bit-equal values). It reads through the library's internal safetensors
-   reader (nn/safetensors.h), like `unblur train` reaches the trainer. */
+   --tolerance (default 0: bit-equal values), through ub_safetensors_diff (unblur/nn.h). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../nn/safetensors.h"
 #include "cli.h"
 
 static int model_info(ub_ctx *ctx, const char *path) {
     ub_model *m = NULL;
     if (ub_model_load(ctx, path, &m) != UB_OK) return cli_fail_ctx(ctx);
-    ub_rbnet_config c;
-    ub_model_config(m, &c);
-    printf("%s: RBNet width %d, blocks %d, mid_blocks %d, depth %d, se_reduction %d, sa_kernel %d; %zu parameters\n",
-           path, c.width, c.blocks, c.mid_blocks, c.depth, c.se_reduction, c.sa_kernel, ub_model_parameters(m));
+    char config[256];
+    ub_model_describe(m, config, sizeof config);
+    const char *arch = ub_model_arch(m);
+    printf("%s: %s %s; %zu parameters\n", path, strcmp(arch, "rbnet") == 0 ? "RBNet" : arch, config,
+           ub_model_parameters(m));
     ub_model_destroy(&m);
     return 0;
 }
 
-/* The largest |a - b| between tensor `name` of two files of the same shape; -1 with a message. */
-static double tensor_diff(ub_ctx *ctx, const ub__safetensors *a, const ub__safetensors *b, const char *name,
-                          int rank, const int64_t *dims, size_t count) {
-    float *x = malloc((count ? count : 1) * sizeof(float)), *y = malloc((count ? count : 1) * sizeof(float));
-    double worst = -1;
-    if (!x || !y) cli_fail(EXIT_RUNTIME, "model diff: out of memory for tensor %s", name);
-    else if (ub__st_read_f32(ctx, a, name, rank, dims, x) != UB_OK || ub__st_read_f32(ctx, b, name, rank, dims, y) != UB_OK)
-        cli_fail_ctx(ctx);
-    else {
-        worst = 0;
-        for (size_t i = 0; i < count; i++) {
-            double d = fabs((double)x[i] - (double)y[i]);
-            if (!(d <= worst)) worst = isnan(d) ? INFINITY : d; /* a NaN on one side is the largest difference */
-        }
-    }
-    free(x), free(y);
-    return worst;
-}
-
 static int model_diff(ub_ctx *ctx, const char *pa, const char *pb, double tolerance) {
-    ub__safetensors *a = NULL, *b = NULL;
-    if (ub__st_open(ctx, pa, &a) != UB_OK || ub__st_open(ctx, pb, &b) != UB_OK) {
-        ub__st_close(&a);
-        return cli_fail_ctx(ctx);
-    }
-    int rc = 0;
-    double worst = 0;
-    const char *worst_name = "";
-    if (ub__st_count(a) != ub__st_count(b))
-        rc = cli_fail(EXIT_RUNTIME, "%s has %d tensors, %s has %d", pa, ub__st_count(a), pb, ub__st_count(b));
-    for (int i = 0; !rc && i < ub__st_count(a); i++) {
-        const char *name = ub__st_name(a, i);
-        int j = ub__st_find(b, name);
-        int64_t da[UB__ST_MAX_RANK], db[UB__ST_MAX_RANK];
-        int rank = ub__st_shape(a, i, da);
-        if (j < 0) {
-            rc = cli_fail(EXIT_RUNTIME, "%s: no tensor %s (which %s has)", pb, name, pa);
-            break;
-        }
-        size_t count = 1;
-        int same = ub__st_shape(b, j, db) == rank;
-        for (int k = 0; k < rank; k++) same &= da[k] == db[k], count *= (size_t)da[k];
-        if (!same) {
-            rc = cli_fail(EXIT_RUNTIME, "tensor %s: the shapes of %s and %s differ", name, pa, pb);
-            break;
-        }
-        double d = tensor_diff(ctx, a, b, name, rank, da, count);
-        if (d < 0) rc = EXIT_RUNTIME;
-        else if (d > worst || !*worst_name) worst = d, worst_name = name;
-    }
-    if (!rc) {
-        printf("max |a - b| = %.9g (tensor %s) over %d tensors\n", worst, worst_name, ub__st_count(a));
-        if (!(worst <= tolerance))
-            rc = cli_fail(EXIT_RUNTIME, "%s and %s differ by %g, more than the tolerance %g", pa, pb, worst, tolerance);
-    }
-    ub__st_close(&a), ub__st_close(&b);
-    return rc;
+    double worst;
+    char name[256];
+    int count;
+    if (ub_safetensors_diff(ctx, pa, pb, &worst, name, sizeof name, &count) != UB_OK) return cli_fail_ctx(ctx);
+    printf("max |a - b| = %.9g (tensor %s) over %d tensors\n", worst, name, count);
+    if (!(worst <= tolerance))
+        return cli_fail(EXIT_RUNTIME, "%s and %s differ by %g, more than the tolerance %g", pa, pb, worst, tolerance);
+    return 0;
 }
 
 int cmd_model(const cli_command *cmd, int argc, char **argv) {
@@ -95,13 +46,15 @@ int cmd_model(const cli_command *cmd, int argc, char **argv) {
     ub_rbnet_default(&c);
     c.mid_blocks = -1;
     int64_t seed = 0;
-    const char *tolerance_text = "0";
+    const char *tolerance_text = "0", *block = "res", *skip = "both";
     const cli_option opts[] = {
         {"output", 'o', OPT_STRING, &out, 0, 0, "M", "init: the weights file to write"},
         {"width", 0, OPT_INT, &c.width, 1, 1024, "W", "init: channels at the first level (32)"},
         {"blocks", 0, OPT_INT, &c.blocks, 0, 64, "N", "init: residual blocks per stage (2)"},
         {"mid-blocks", 0, OPT_INT, &c.mid_blocks, 0, 64, "M", "init: bottleneck blocks (default: blocks)"},
         {"depth", 0, OPT_INT, &c.depth, 1, 8, "D", "init: down-samplings (2)"},
+        {"block", 0, OPT_STRING, &block, 0, 0, "B", "init: res (ResBlock, default) or naf (NAFBlock)"},
+        {"skip-attention", 0, OPT_STRING, &skip, 0, 0, "A", "init: attention on the skips: both (default), se, sa or none"},
         {"seed", 0, OPT_INT64, &seed, 0, INT64_MAX, "S", "init: random seed (0)"},
         {"dtype", 0, OPT_STRING, &dtype, 0, 0, "T", "init: F32 (default), F16 or BF16"},
         {"tolerance", 0, OPT_STRING, &tolerance_text, 0, 0, "X", "diff: the largest |a - b| accepted (0)"},
@@ -121,6 +74,10 @@ int cmd_model(const cli_command *cmd, int argc, char **argv) {
     if (end == tolerance_text || *end || !(tolerance >= 0))
         return cli_fail(EXIT_USAGE, "model: --tolerance expects a number >= 0, not '%s'", tolerance_text);
     if (c.mid_blocks < 0) c.mid_blocks = c.blocks;
+    if ((c.block = ub_rbnet_block_parse(block)) < 0)
+        return cli_fail(EXIT_USAGE, "model: --block expects res or naf, not '%s'", block);
+    if ((c.skip_attention = ub_rbnet_skip_parse(skip)) < 0)
+        return cli_fail(EXIT_USAGE, "model: --skip-attention expects both, se, sa or none, not '%s'", skip);
     cli_progress progress;
     ub_ctx *ctx = cli_make_context(&g, &progress);
     if (!ctx) return EXIT_RUNTIME;

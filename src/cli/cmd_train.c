@@ -5,8 +5,7 @@
      unblur train --resume RUN [options]               (RUN/config.json, then the flags given)
 
    The configuration is resolved in this order: defaults, --resume RUN's config.json, --config's JSON,
-   then every flag given. The run itself is src/train/train.h (an internal header: this command is the
-   trainer's one user, so it reaches past the public API on purpose).
+   then every flag given. The run itself is behind the public include/unblur/train.h.
 
    Signals: the first SIGINT/SIGTERM sets a flag that the training loop reads after each step: it
    finishes the step, writes the checkpoint and exits 0. A second signal exits at once (_exit(130))
@@ -19,8 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../train/dist.h"
-#include "../train/train.h"
+#include "unblur/train.h"
 #include "cli.h"
 
 /* The one piece of global state of the program: a signal handler can only reach a global, and
@@ -45,13 +43,13 @@ static void install_handlers(void) {
 /* What the command line gave: NULL strings and -1 numbers were not given. */
 typedef struct train_flags {
     const char *config, *resume, *data, *ids, *preset, *synth_config, *val, *val_pairs, *run, *loss, *optimizer;
-    const char *model_dtype, *vgg, *vgg_layer, *perceptual_weight;
+    const char *model_dtype, *vgg, *vgg_layer, *perceptual_weight, *block, *skip_attention;
     const char *lr, *min_lr, *weight_decay, *clip, *ema_decay, *freq_weight, *checkpoint_seconds, *bucket_mb;
-    int width, blocks, depth, patch, batch, workers, val_patch, prefetch;
+    int width, blocks, mid_blocks, depth, patch, batch, workers, val_patch, prefetch;
     int64_t steps, warmup, seed, val_every, stop_at, log_every;
 } train_flags;
 
-static int read_json_file(ub_ctx *ctx, const char *path, ub__train_config *c) {
+static int read_json_file(ub_ctx *ctx, const char *path, ub_train_config *c) {
     FILE *fp = fopen(path, "rb");
     if (!fp) return cli_fail(EXIT_RUNTIME, "%s: %s", path, strerror(errno));
     char *text = NULL;
@@ -69,7 +67,7 @@ static int read_json_file(ub_ctx *ctx, const char *path, ub__train_config *c) {
     fclose(fp);
     if (!text) return cli_fail(EXIT_RUNTIME, "%s: out of memory", path);
     text[len] = '\0';
-    int rc = ub__train_config_from_json(ctx, text, path, c) != UB_OK ? cli_fail_ctx(ctx) : 0;
+    int rc = ub_train_config_from_json(ctx, text, path, c) != UB_OK ? cli_fail_ctx(ctx) : 0;
     free(text);
     return rc;
 }
@@ -92,7 +90,7 @@ static int set_double(double *field, const char *value, const char *flag) {
     return 0;
 }
 
-static int apply_flags(const train_flags *f, ub__train_config *c) {
+static int apply_flags(const train_flags *f, ub_train_config *c) {
     const struct { char *field; size_t size; const char *value, *flag; } strings[] = {
         {c->data, sizeof c->data, f->data, "data"},
         {c->ids, sizeof c->ids, f->ids, "ids"},
@@ -106,6 +104,8 @@ static int apply_flags(const train_flags *f, ub__train_config *c) {
         {c->model_dtype, sizeof c->model_dtype, f->model_dtype, "model-dtype"},
         {c->vgg, sizeof c->vgg, f->vgg, "vgg"},
         {c->vgg_layer, sizeof c->vgg_layer, f->vgg_layer, "vgg-layer"},
+        {c->block, sizeof c->block, f->block, "block"},
+        {c->skip_attention, sizeof c->skip_attention, f->skip_attention, "skip-attention"},
     };
     for (size_t i = 0; i < sizeof strings / sizeof *strings; i++)
         if (set_string(strings[i].field, strings[i].size, strings[i].value, strings[i].flag)) return EXIT_USAGE;
@@ -125,7 +125,8 @@ static int apply_flags(const train_flags *f, ub__train_config *c) {
     for (size_t i = 0; i < sizeof doubles / sizeof *doubles; i++)
         if (set_double(doubles[i].field, doubles[i].value, doubles[i].flag)) return EXIT_USAGE;
     const struct { int *field; int value; } ints[] = {
-        {&c->width, f->width}, {&c->blocks, f->blocks}, {&c->depth, f->depth}, {&c->patch, f->patch},
+        {&c->width, f->width}, {&c->blocks, f->blocks}, {&c->mid_blocks, f->mid_blocks}, {&c->depth, f->depth},
+        {&c->patch, f->patch},
         {&c->batch, f->batch}, {&c->workers, f->workers}, {&c->val_patch, f->val_patch}, {&c->prefetch, f->prefetch},
     };
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
@@ -150,7 +151,7 @@ static void format_eta(double s, char *buf, size_t size) {
     else snprintf(buf, size, "%ldm%02lds", t / 60, t % 60);
 }
 
-static int report(void *user, const ub__train_stats *s) {
+static int report(void *user, const ub_train_stats *s) {
     reporter *r = user;
     if (r->quiet) return 0;
     char eta[32], val[200] = "";
@@ -177,42 +178,44 @@ static int report(void *user, const ub__train_stats *s) {
     return 0;
 }
 
-static int train(ub_ctx *ctx, ub__dist *dist, const ub__train_config *c, int resume, long stop_at, reporter *r,
+static int train(ub_ctx *ctx, ub_dist *dist, const ub_train_config *c, int resume, long stop_at, reporter *r,
                  cli_progress *loading) {
-    ub__train *t = NULL;
-    ub_status opened = ub__train_open(ctx, c, resume, dist, &t);
+    ub_train *t = NULL;
+    ub_status opened = ub_train_open(ctx, c, resume, dist, &t);
     cli_progress_done(loading); /* ends the "loading images" bar before our own lines */
     if (opened != UB_OK) return cli_fail_ctx(ctx);
     int images, skipped, nval;
-    ub__train_data_counts(t, &images, &skipped, &nval);
-    if (skipped > 0 && ub__dist_rank(dist) == 0)
+    ub_train_data_counts(t, &images, &skipped, &nval);
+    if (skipped > 0 && ub_dist_rank(dist) == 0)
         fprintf(stderr, "unblur: warning: %d images smaller than the patch (%d) skipped\n", skipped, c->patch);
     if (!r->quiet)
         fprintf(stderr,
-                "unblur: training RBNet W%d N%d D%d (%zu parameters) on %d images, %d validation; %s at step %ld\n",
-                c->width, c->blocks, c->depth, ub__train_param_count(t), images, nval, resume ? "resuming" : "starting",
-                ub__train_steps_done(t));
-    if (!r->quiet && ub__dist_size(dist) > 1)
+                "unblur: training RBNet W%d N%d M%d D%d, %s blocks (%zu parameters) on %d images, %d validation; "
+                "%s at step %ld\n",
+                c->width, c->blocks, c->mid_blocks < 0 ? c->blocks : c->mid_blocks, c->depth, c->block,
+                ub_train_param_count(t), images, nval, resume ? "resuming" : "starting",
+                ub_train_steps_done(t));
+    if (!r->quiet && ub_dist_size(dist) > 1)
         fprintf(stderr, "unblur: %d processes (%s), %d images of each batch of %d per process, %d threads each\n",
-                ub__dist_size(dist), ub__dist_library(dist), c->batch / ub__dist_size(dist), c->batch,
+                ub_dist_size(dist), ub_dist_library(dist), c->batch / ub_dist_size(dist), c->batch,
                 ub_ctx_threads(ctx));
     install_handlers();
-    ub__train_outcome outcome = UB__TRAIN_DONE;
-    ub_status st = ub__train_run(t, stop_at, &stop_requested, report, r, &outcome);
+    ub_train_outcome outcome = UB_TRAIN_DONE;
+    ub_status st = ub_train_run(t, stop_at, &stop_requested, report, r, &outcome);
     if (r->drawn) fputc('\n', stderr);
-    long done = ub__train_steps_done(t), timed;
+    long done = ub_train_steps_done(t), timed;
     double data_s, step_s, sum_s;
-    ub__train_timing(t, &timed, &data_s, &step_s, &sum_s);
-    ub__train_close(&t);
+    ub_train_timing(t, &timed, &data_s, &step_s, &sum_s);
+    ub_train_close(&t);
     if (!r->quiet && timed > 0 && step_s > 0) {
         char sum[64] = "";
-        if (ub__dist_size(dist) > 1) snprintf(sum, sizeof sum, "; summing over processes: %.3f s", sum_s / (double)timed);
+        if (ub_dist_size(dist) > 1) snprintf(sum, sizeof sum, "; summing over processes: %.3f s", sum_s / (double)timed);
         fprintf(stderr, "unblur: %ld steps, %.3f s each (making the batch: %.3f s%s), %.2f images/s\n", timed,
                 step_s / (double)timed, data_s / (double)timed, sum, (double)timed * c->batch / step_s);
     }
     /* every rank saw the same non-finite loss: rank 0 says it */
-    if (outcome == UB__TRAIN_DIVERGED && ub__dist_rank(dist) > 0) return EXIT_RUNTIME;
-    if (outcome == UB__TRAIN_DIVERGED) {
+    if (outcome == UB_TRAIN_DIVERGED && ub_dist_rank(dist) > 0) return EXIT_RUNTIME;
+    if (outcome == UB_TRAIN_DIVERGED) {
         char path[sizeof c->run + 32];
         snprintf(path, sizeof path, "%s/checkpoint.safetensors", c->run);
         if (access(path, F_OK) != 0)
@@ -220,7 +223,7 @@ static int train(ub_ctx *ctx, ub__dist *dist, const ub__train_config *c, int res
         return cli_fail(EXIT_RUNTIME, "%s; the last good checkpoint is kept in %s", ub_last_error(ctx), path);
     }
     if (st) return cli_fail_ctx(ctx);
-    if (outcome == UB__TRAIN_STOPPED && ub__dist_rank(dist) == 0)
+    if (outcome == UB_TRAIN_STOPPED && ub_dist_rank(dist) == 0)
         fprintf(stderr, "unblur: stopped at step %ld; checkpoint written; continue with 'unblur train --resume %s'\n",
                 done, c->run);
     else if (!r->quiet)
@@ -231,7 +234,7 @@ static int train(ub_ctx *ctx, ub__dist *dist, const ub__train_config *c, int res
 int cmd_train(const cli_command *cmd, int argc, char **argv) {
     train_flags f;
     memset(&f, 0, sizeof f);
-    f.width = f.blocks = f.depth = f.patch = f.batch = f.workers = f.val_patch = f.prefetch = -1;
+    f.width = f.blocks = f.mid_blocks = f.depth = f.patch = f.batch = f.workers = f.val_patch = f.prefetch = -1;
     f.steps = f.warmup = f.seed = f.val_every = f.stop_at = f.log_every = -1;
     const cli_option opts[] = {
         {"config", 0, OPT_STRING, &f.config, 0, 0, "FILE", "JSON settings (keys as in config.json); flags override"},
@@ -245,7 +248,10 @@ int cmd_train(const cli_command *cmd, int argc, char **argv) {
         {"run", 0, OPT_STRING, &f.run, 0, 0, "RUN", "the run folder (default 'run')"},
         {"width", 0, OPT_INT, &f.width, 1, 1024, "W", "channels at the first level (32)"},
         {"blocks", 0, OPT_INT, &f.blocks, 0, 64, "N", "residual blocks per stage (2)"},
+        {"mid-blocks", 0, OPT_INT, &f.mid_blocks, 0, 64, "M", "bottleneck blocks (default: --blocks)"},
         {"depth", 0, OPT_INT, &f.depth, 1, 8, "D", "down-samplings (2)"},
+        {"block", 0, OPT_STRING, &f.block, 0, 0, "B", "res (ResBlock, default) or naf (NAFBlock)"},
+        {"skip-attention", 0, OPT_STRING, &f.skip_attention, 0, 0, "A", "on the skips: both (default), se, sa or none"},
         {"patch", 0, OPT_INT, &f.patch, 8, 4096, "P", "training patch side (64)"},
         {"batch", 0, OPT_INT, &f.batch, 1, 4096, "B", "patches per step (4)"},
         {"steps", 0, OPT_INT64, &f.steps, 1, INT64_MAX, "N", "steps of the schedule (1000)"},
@@ -285,7 +291,7 @@ int cmd_train(const cli_command *cmd, int argc, char **argv) {
     if (f.resume && f.run && strcmp(f.resume, f.run) != 0)
         return cli_fail(EXIT_USAGE, "train: --resume %s and --run %s name different folders", f.resume, f.run);
     /* under mpirun, the processes on one machine share its cores unless --threads says otherwise */
-    int local = ub__dist_local_processes();
+    int local = ub_dist_local_processes();
     if (g.threads == 0 && local > 1) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         g.threads = cores > local ? (int)(cores / local) : 1;
@@ -293,16 +299,16 @@ int cmd_train(const cli_command *cmd, int argc, char **argv) {
     cli_progress progress;
     ub_ctx *ctx = cli_make_context(&g, &progress);
     if (!ctx) return EXIT_RUNTIME;
-    ub__dist *dist = NULL;
-    if (ub__dist_open(ctx, NULL, NULL, &dist) != UB_OK) {
+    ub_dist *dist = NULL;
+    if (ub_dist_open(ctx, NULL, NULL, &dist) != UB_OK) {
         int failed = cli_fail_ctx(ctx);
         ub_ctx_destroy(&ctx);
         return failed;
     }
     /* rank 0 speaks for the run; the others only report their own errors */
-    if (ub__dist_rank(dist) > 0) g.quiet = 1, progress.enabled = 0;
-    ub__train_config c;
-    ub__train_config_default(&c);
+    if (ub_dist_rank(dist) > 0) g.quiet = 1, progress.enabled = 0;
+    ub_train_config c;
+    ub_train_config_default(&c);
     int rc = 0;
     if (f.resume) {
         char path[1100];
@@ -317,7 +323,7 @@ int cmd_train(const cli_command *cmd, int argc, char **argv) {
     reporter r = {isatty(STDERR_FILENO), g.quiet, f.log_every > 0 ? (long)f.log_every : 100, 0, 0.0};
     if (!rc) rc = train(ctx, dist, &c, f.resume != NULL, f.stop_at > 0 ? (long)f.stop_at : 0, &r, &progress);
     cli_progress_done(&progress);
-    ub__dist_close(&dist);
+    ub_dist_close(&dist);
     ub_ctx_destroy(&ctx);
     return rc;
 }

@@ -105,4 +105,36 @@ void ub__sa_forward_blk(const ub__blk *l, float *out, const float *in, const flo
 void ub__sa_backward_blk(const ub__blk *l, float *din, float *dw, const float *dout, const float *in,
                          const float *w, int k, const float *cache, void *scratch, int threads);
 
+/* ---- NAF blocks (nn/naf_blk.c; twins in nn/ref_naf.c) ----
+   Every kernel writes zeros in its output's padding channels, reads no padding, and gives the same bits
+   on any thread count (reductions in a fixed order, in double). Parameter gradients accumulate. */
+
+/* LayerNorm2d over the channels of each pixel (eps 1e-6); cache: (mean, 1/std) per pixel, n*h*w*2 floats.
+   out may be in. */
+size_t ub__ln_cache_floats(const ub__blk *l);
+void ub__ln_forward_blk(const ub__blk *l, float *out, const float *in, const float *w, const float *b, float *cache,
+                        int threads);
+/* din may be NULL. */
+void ub__ln_backward_blk(const ub__blk *l, float *din, float *dw, float *db, const float *dout, const float *in,
+                         const float *w, const float *cache, int threads);
+/* SimpleGate: out (layout lo, c channels) = in[:c] * in[c:] (layout li, 2c channels). */
+void ub__gate_forward_blk(const ub__blk *li, const ub__blk *lo, float *out, const float *in, int threads);
+/* din += (in[c:] dout, in[:c] dout). */
+void ub__gate_backward_blk(const ub__blk *li, const ub__blk *lo, float *din, const float *dout, const float *in,
+                           int threads);
+/* SCA: out = in * (w (c, c) mean_hw(in) + b); cache (and the backward pass's scratch): 4 n c floats.
+   out may be in. */
+size_t ub__sca_cache_floats(const ub__blk *l);
+/* given_mean: (n, c) floats that replace in's own means (tiled inference), or NULL. */
+void ub__sca_forward_blk(const ub__blk *l, float *out, const float *in, const float *given_mean, const float *w,
+                         const float *b, float *cache, int threads);
+/* din may be NULL; cache is the forward pass's (its scratch half is overwritten). */
+void ub__sca_backward_blk(const ub__blk *l, float *din, float *dw, float *db, const float *dout, const float *in,
+                          const float *w, float *cache, int threads);
+/* out = w[c] in (w: c floats); out may be in. */
+void ub__scale_forward_blk(const ub__blk *l, float *out, const float *in, const float *w, int threads);
+/* din may be NULL. */
+void ub__scale_backward_blk(const ub__blk *l, float *din, float *dw, const float *dout, const float *in,
+                            const float *w, int threads);
+
 #endif

@@ -22,7 +22,7 @@
 #include "nn/blocked.h"
 #include "nn/dnnl_exec.h"
 
-typedef enum fkind { F_PAD, F_REORDER, F_CONV, F_RELU, F_ADD, F_SE, F_SA, F_CROP } fkind;
+typedef enum fkind { F_PAD, F_REORDER, F_CONV, F_RELU, F_ADD, F_SE, F_SA, F_CROP, F_LN, F_GATE, F_SCA, F_SCALE } fkind;
 
 /* A value as the fast executor holds it. */
 typedef struct fval {
@@ -64,7 +64,7 @@ typedef struct fop {
     prim seed; /* bf16 nets: the summed operand converted into the output when their data types differ */
     dnnl_memory_desc_t w_user, w_fwd, w_bwd, w_diff, b_md;
     float *w_fwd_buf, *w_bwd_buf; /* NULL: the parameters are used as they are */
-    float *cache;                 /* SE/SA forward cache of a training net */
+    float *cache;                 /* SE/SA/LayerNorm/SCA forward cache of a training net */
     /* a transposed convolution on NHWC runs as two matmuls, one per output row parity (see make_matmul) */
     int matmul;
     prim mm, mm_w_to;
@@ -114,6 +114,7 @@ struct ub__fast_net {
        the padded input grid (grid_h x grid_w) that windows of ub__fast_se_sums are given in */
     int nse, se_override, se_stop, grid_h, grid_w;
     int *se_ops;
+    int *se_op_stop; /* per global op: how many ops produce its input */
     size_t *se_mean_off;
     float *se_means;
     double *se_tmp; /* (n, c) of the widest SE input */
@@ -469,7 +470,11 @@ static ub_status make_conv(ub__fast_net *net, const ub__graph *g, const ub__para
     const ub__value *in = &g->values[op->a], *o = &g->values[op->out];
     const int deconv = op->kind == UB_OP_CONVT, k = deconv ? 2 : op->k, s = deconv ? 2 : op->stride;
     const int pl = deconv ? 0 : k / 2;
-    const dnnl_dims_t wdims = {o->c, in->c, k, k}, bdims = {o->c}, strides = {s, s}, padl = {pl, pl};
+    /* a depthwise convolution (groups = channels) has grouped weights: (g, 1, 1, k, k), goihw in PyTorch's order */
+    const int grouped = !deconv && op->groups > 1, wnd = grouped ? 5 : 4;
+    const dnnl_dims_t wdims4 = {o->c, in->c, k, k}, wdims5 = {op->groups, o->c / op->groups, in->c / op->groups, k, k};
+    const dnnl_dim_t *wdims = grouped ? wdims5 : wdims4;
+    const dnnl_dims_t bdims = {o->c}, strides = {s, s}, padl = {pl, pl};
     /* the right/bottom padding that makes oneDNN's output size PyTorch's */
     const dnnl_dims_t padr = {deconv ? 0 : (o->h - 1) * s + k - in->h - pl, deconv ? 0 : (o->w - 1) * s + k - in->w - pl};
     const int has_bias = op->bias != UB_NO_PARAM;
@@ -483,7 +488,7 @@ static ub_status make_conv(ub__fast_net *net, const ub__graph *g, const ub__para
         const dnnl_dims_t xd = {net->n, in->c, in->h, in->w};
         TRY_DNNL(net, dnnl_memory_desc_init_by_tag(&src_md, 4, xd, dt, dnnl_format_tag_any), "convolution input");
     }
-    TRY_DNNL(net, dnnl_memory_desc_init_by_tag(&w_any, 4, wdims, dt, dnnl_format_tag_any), "weights");
+    TRY_DNNL(net, dnnl_memory_desc_init_by_tag(&w_any, wnd, wdims, dt, dnnl_format_tag_any), "weights");
     TRY_DNNL(net, dnnl_memory_desc_init_by_tag(&b_md, 1, bdims, dnnl_f32, dnnl_x), "bias");
     const dnnl_memory_desc_t *dst_md = &net->vals[out].md, *bias_md = has_bias ? &b_md : NULL;
     const dnnl_prop_kind_t prop = net->training ? dnnl_forward_training : dnnl_forward_inference;
@@ -548,7 +553,8 @@ static ub_status make_conv(ub__fast_net *net, const ub__graph *g, const ub__para
     }
     if (status == UB_OK) {
         /* PyTorch's weights: conv (Cout, Cin, k, k) = oihw; ConvTranspose (Cin, Cout, k, k) = iohw of (Cout, Cin) */
-        st = dnnl_memory_desc_init_by_tag(&f->w_user, 4, wdims, dnnl_f32, deconv ? dnnl_iohw : dnnl_oihw);
+        st = dnnl_memory_desc_init_by_tag(&f->w_user, wnd, wdims, dnnl_f32,
+                                          deconv ? dnnl_iohw : grouped ? dnnl_goihw : dnnl_oihw);
         if (st == dnnl_success) f->w_fwd = *dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0);
         else status = dnnl_fail(net, st, "weights");
     }
@@ -636,6 +642,17 @@ static ub_status check_graph(ub__fast_net *net, const ub__graph *g, const ub__pa
                 return ub__fail(net->ctx, UB_ERR_INVALID, "fast RBNet: operation %d has a bad parameter", i);
         if ((op->kind == UB_OP_CONV || op->kind == UB_OP_CONVT) && op->w == UB_NO_PARAM)
             return ub__fail(net->ctx, UB_ERR_INVALID, "fast RBNet: convolution %d has no weight", i);
+        const int cin = g->values[op->a].c;
+        if (op->kind == UB_OP_CONV && op->groups != 1 && (op->groups != cin || g->values[op->out].c != cin))
+            return ub__fail(net->ctx, UB_ERR_INVALID, "fast RBNet: convolution %d has %d groups: only 1 or depthwise",
+                            i, op->groups);
+        const int naf = op->kind == UB_OP_LAYERNORM || op->kind == UB_OP_GATE || op->kind == UB_OP_SCA ||
+                        op->kind == UB_OP_SCALE || (op->kind == UB_OP_CONV && op->groups != 1);
+        if (naf && op->w == UB_NO_PARAM && op->kind != UB_OP_GATE)
+            return ub__fail(net->ctx, UB_ERR_INVALID, "fast RBNet: operation %d has no weight", i);
+        /* NAF blocks run in float only so far: a bf16 net is refused, and the caller runs the float one */
+        if (naf && net->bf16)
+            return ub__fail(net->ctx, UB_ERR_UNSUPPORTED, "fast RBNet: NAF blocks have no bf16 path yet");
     }
     const ub__value *first = &g->values[0], *last = &g->values[g->nvalues - 1];
     if (first->c != 3 || last->c != 3 || first->h != last->h || first->w != last->w)
@@ -738,6 +755,16 @@ static ub_status build_ops(ub__fast_net *net, const ub__graph *g, const ub__para
                 st = ub__fail(net->ctx, UB_ERR_INVALID, "fast RBNet: spatial attention without its kernel");
             break;
         case UB_OP_CROP: push_op(net, F_CROP, op->a, -1, op->out); break;
+        case UB_OP_LAYERNORM:
+        case UB_OP_SCA:
+        case UB_OP_SCALE:
+            f = push_op(net, op->kind == UB_OP_LAYERNORM ? F_LN : op->kind == UB_OP_SCA ? F_SCA : F_SCALE, op->a, -1,
+                        op->out);
+            f->w = take_param(f, t, op->w), f->bias = take_param(f, t, op->bias);
+            if (f->w == SIZE_MAX || (op->kind != UB_OP_SCALE && f->bias == SIZE_MAX))
+                st = ub__fail(net->ctx, UB_ERR_INVALID, "fast RBNet: a NAF op without its parameters");
+            break;
+        case UB_OP_GATE: push_op(net, F_GATE, op->a, -1, op->out); break;
         }
     }
     free(plain);
@@ -911,7 +938,8 @@ static ub_status plan_gradient_slots(ub__fast_net *net) {
 static void mark_needs_grad(ub__fast_net *net) {
     for (int i = 0; i < net->nops; i++) {
         const fop *f = &net->ops[i];
-        int need = f->kind == F_CONV || f->kind == F_SE || f->kind == F_SA || net->vals[f->a].needs_grad;
+        int need = f->kind == F_CONV || f->kind == F_SE || f->kind == F_SA || f->kind == F_LN || f->kind == F_SCA ||
+                   f->kind == F_SCALE || net->vals[f->a].needs_grad;
         if (f->b >= 0) need |= net->vals[f->b].needs_grad;
         net->vals[f->out].needs_grad = need;
     }
@@ -954,6 +982,16 @@ static ub_status alloc_buffers(ub__fast_net *net) {
                     return nomem(net);
                 net->weight_bytes += 2 * (plain + packed) * sizeof(float);
             }
+        }
+        if (f->kind == F_SCA && ub__se_scratch_bytes(&net->vals[f->a].lay, 1) > net->kscratch_bytes)
+            net->kscratch_bytes = ub__se_scratch_bytes(&net->vals[f->a].lay, 1); /* (window sums, tiled inference) */
+        if (f->kind == F_LN || f->kind == F_SCA) {
+            const ub__blk *l = &net->vals[f->a].lay;
+            const size_t cache = f->kind == F_LN ? ub__ln_cache_floats(l) : ub__sca_cache_floats(l);
+            if (net->training) {
+                if (!(f->cache = alloc_floats(cache))) return nomem(net);
+            } else if (cache > net->kcache_floats)
+                net->kcache_floats = cache;
         }
         if (f->kind != F_SE && f->kind != F_SA) continue;
         const ub__blk *l = &net->vals[f->a].lay;
@@ -1009,6 +1047,7 @@ void ub__fast_net_destroy(ub__fast_net **pnet) {
     free(net->prof_fwd);
     free(net->prof_bwd);
     free(net->se_ops);
+    free(net->se_op_stop);
     free(net->se_mean_off);
     free(net->se_means);
     free(net->se_tmp);
@@ -1023,21 +1062,23 @@ void ub__fast_net_destroy(ub__fast_net **pnet) {
 static ub_status plan_se(ub__fast_net *net) {
     const fval *grid = &net->vals[net->nops > 0 && net->ops[0].kind == F_PAD ? net->ops[0].out : net->in_value];
     net->grid_h = grid->h, net->grid_w = grid->w;
-    for (int i = 0; i < net->nops; i++) net->nse += net->ops[i].kind == F_SE;
+    for (int i = 0; i < net->nops; i++) net->nse += net->ops[i].kind == F_SE || net->ops[i].kind == F_SCA;
     const size_t count = (size_t)(net->nse ? net->nse : 1);
     net->se_ops = malloc(sizeof(int) * count);
+    net->se_op_stop = calloc(count, sizeof(int));
     net->se_mean_off = malloc(sizeof(size_t) * count);
-    if (!net->se_ops || !net->se_mean_off) return nomem(net);
+    if (!net->se_ops || !net->se_mean_off || !net->se_op_stop) return nomem(net);
     size_t floats = 0, widest = 1;
     for (int i = 0, k = 0; i < net->nops; i++) {
-        if (net->ops[i].kind != F_SE) continue;
+        if (net->ops[i].kind != F_SE && net->ops[i].kind != F_SCA) continue;
         const fval *in = &net->vals[net->ops[i].a];
         net->se_ops[k] = i;
+        for (int j = 0; j < i; j++) /* the producer of the op's input */
+            if (net->ops[j].out == net->ops[i].a) net->se_op_stop[k] = j + 1;
+        if (net->se_op_stop[k] > net->se_stop) net->se_stop = net->se_op_stop[k];
         net->se_mean_off[k++] = floats;
         floats += (size_t)net->n * (size_t)in->c;
         if ((size_t)net->n * (size_t)in->c > widest) widest = (size_t)net->n * (size_t)in->c;
-        for (int j = 0; j < i; j++) /* the producer of the SE's input */
-            if (net->ops[j].out == net->ops[i].a && j + 1 > net->se_stop) net->se_stop = j + 1;
     }
     net->se_means = calloc(floats ? floats : 1, sizeof(float));
     net->se_tmp = calloc(widest, sizeof(double));
@@ -1158,7 +1199,10 @@ void ub__fast_net_get_info(const ub__fast_net *net, ub__fast_net_info *info) {
         if (net->ops[i].cache) {
             const fop *f = &net->ops[i];
             const ub__blk *l = &net->vals[f->a].lay;
-            floats += f->kind == F_SE ? ub__se_cache_floats(l, f->r) : ub__sa_cache_floats(l, f->k);
+            floats += f->kind == F_SE    ? ub__se_cache_floats(l, f->r)
+                      : f->kind == F_SA  ? ub__sa_cache_floats(l, f->k)
+                      : f->kind == F_LN  ? ub__ln_cache_floats(l)
+                                         : ub__sca_cache_floats(l);
         }
     info->buffer_bytes = floats * sizeof(float) + net->kscratch_bytes + net->dnnl_scratch_bytes;
     info->dnnl_scratch_bytes = net->dnnl_scratch_bytes;
@@ -1306,6 +1350,15 @@ static ub_status op_forward(ub__fast_net *net, const fop *f, const float *params
         break;
     case F_SA: ub__sa_forward_blk(&a->lay, y, x, params + f->w, f->k, f->cache ? f->cache : net->kcache, th); break;
     case F_CROP: ub__blk_copy_region(&a->lay, x, &o->lay, y, o->h, o->w, 0, th); break;
+    case F_LN:
+        ub__ln_forward_blk(&a->lay, y, x, params + f->w, params + f->bias, f->cache ? f->cache : net->kcache, th);
+        break;
+    case F_GATE: ub__gate_forward_blk(&a->lay, &o->lay, y, x, th); break;
+    case F_SCA:
+        ub__sca_forward_blk(&a->lay, y, x, se_given_mean(net, f), params + f->w, params + f->bias,
+                            f->cache ? f->cache : net->kcache, th);
+        break;
+    case F_SCALE: ub__scale_forward_blk(&a->lay, y, x, params + f->w, th); break;
     }
     return UB_OK;
 }
@@ -1365,14 +1418,36 @@ ub_status ub__fast_net_set_se_means(ub__fast_net *net, const float *const *means
     return UB_OK;
 }
 
+int ub__fast_net_se_group(const ub__fast_net *net, int k0, double *cost) {
+    int k1 = k0 + 1, stop = net->se_op_stop[k0];
+    while (k1 < net->nse && net->se_op_stop[k1] <= net->se_ops[k0]) {
+        if (net->se_op_stop[k1] > stop) stop = net->se_op_stop[k1];
+        k1++;
+    }
+    if (cost) *cost = net->nops ? (double)stop / net->nops : 0;
+    return k1;
+}
+
 ub_status ub__fast_se_sums(ub__fast_net *net, const float *params, const float *input, int y0, int y1, int x0,
                            int x1, double *const *sums) {
     if (!net) return UB_ERR_INVALID;
+    if (net->nse && ub__fast_net_se_group(net, 0, NULL) != net->nse)
+        return ub__fail(net->ctx, UB_ERR_INVALID, "fast RBNet: the global means depend on each other: "
+                        "ub__fast_se_sums_range, group by group");
+    return ub__fast_se_sums_range(net, params, input, 0, net->nse, y0, y1, x0, x1, sums);
+}
+
+ub_status ub__fast_se_sums_range(ub__fast_net *net, const float *params, const float *input, int k0, int k1, int y0,
+                                 int y1, int x0, int x1, double *const *sums) {
+    if (!net) return UB_ERR_INVALID;
+    if (k0 < 0 || k1 > net->nse || k0 > k1) return ub__fail(net->ctx, UB_ERR_INVALID, "fast RBNet: bad SE range");
     if (!params || !input || !sums) return ub__fail(net->ctx, UB_ERR_INVALID, "fast RBNet: NULL buffer");
     if (y0 < 0 || x0 < 0 || y1 <= y0 || x1 <= x0 || y1 > net->grid_h || x1 > net->grid_w)
         return ub__fail(net->ctx, UB_ERR_INVALID, "fast RBNet: SE window [%d, %d) x [%d, %d) outside %dx%d", y0, y1,
                         x0, x1, net->grid_h, net->grid_w);
-    for (int i = 0; i < net->nse; i++) { /* the window must fall on whole pixels of every level */
+    int stop = 0;
+    for (int i = k0; i < k1; i++) { /* the window must fall on whole pixels of every level */
+        if (net->se_op_stop[i] > stop) stop = net->se_op_stop[i];
         const fval *in = &net->vals[net->ops[net->se_ops[i]].a];
         const int sy = net->grid_h / in->h, sx = net->grid_w / in->w;
         if (!sums[i] || sy * in->h != net->grid_h || sx * in->w != net->grid_w || y0 % sy || y1 % sy || x0 % sx ||
@@ -1380,8 +1455,8 @@ ub_status ub__fast_se_sums(ub__fast_net *net, const float *params, const float *
             return ub__fail(net->ctx, UB_ERR_INVALID, "fast RBNet: SE window not aligned with level %d", i);
     }
     const int saved = threads_enter(net);
-    ub_status st = run_ops(net, params, input, NULL, net->se_stop);
-    for (int i = 0; st == UB_OK && i < net->nse; i++) {
+    ub_status st = run_ops(net, params, input, NULL, stop);
+    for (int i = k0; st == UB_OK && i < k1; i++) {
         const fval *in = &net->vals[net->ops[net->se_ops[i]].a];
         const int sy = net->grid_h / in->h, sx = net->grid_w / in->w;
         ub__blk_window_sums(&in->lay, value_data(net, net->ops[net->se_ops[i]].a), y0 / sy, y1 / sy, x0 / sx, x1 / sx,
@@ -1500,6 +1575,21 @@ static ub_status op_backward(ub__fast_net *net, const fop *f, const float *param
     case F_CROP:
         if (want_a) ub__blk_copy_region(&o->lay, dy, &a->lay, grad_begin(net, f->a), o->h, o->w, 1, th);
         break;
+    case F_LN:
+        ub__ln_backward_blk(&a->lay, want_a ? grad_begin(net, f->a) : NULL, dparams + f->w, dparams + f->bias, dy,
+                            value_data(net, f->a), params + f->w, f->cache, th);
+        break;
+    case F_GATE:
+        if (want_a) ub__gate_backward_blk(&a->lay, &o->lay, grad_begin(net, f->a), dy, value_data(net, f->a), th);
+        break;
+    case F_SCA:
+        ub__sca_backward_blk(&a->lay, want_a ? grad_begin(net, f->a) : NULL, dparams + f->w, dparams + f->bias, dy,
+                             value_data(net, f->a), params + f->w, f->cache, th);
+        break;
+    case F_SCALE:
+        ub__scale_backward_blk(&a->lay, want_a ? grad_begin(net, f->a) : NULL, dparams + f->w, dy,
+                               value_data(net, f->a), params + f->w, th);
+        break;
     }
     return UB_OK;
 }
@@ -1546,7 +1636,8 @@ static const char *prim_impl(const prim *p) {
 }
 
 size_t ub__fast_net_describe(const ub__fast_net *net, char *buf, size_t size) {
-    static const char *const names[] = {"pad", "reorder", "conv", "relu", "add", "se", "sa", "crop"};
+    static const char *const names[] = {"pad", "reorder", "conv", "relu", "add", "se", "sa", "crop",
+                                        "lnorm", "gate", "sca", "scale"};
     size_t used = 0;
     for (int i = 0; i < net->nops; i++) {
         const fop *f = &net->ops[i];
@@ -1576,7 +1667,7 @@ size_t ub__fast_net_describe(const ub__fast_net *net, char *buf, size_t size) {
         }
         used += (size_t)len + 1;
     }
-    for (int k = 0; net->prof_fwd && k <= F_CROP; k++) {
+    for (int k = 0; net->prof_fwd && k <= F_SCALE; k++) {
         double fw = 0, bw = 0;
         for (int i = 0; i < net->nops; i++)
             if ((int)net->ops[i].kind == k) fw += net->prof_fwd[i], bw += net->prof_bwd[i];

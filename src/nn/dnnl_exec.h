@@ -1,6 +1,6 @@
 /* nn/dnnl_exec.h — the fast executor of an RBNet graph (nn/graph.h): float32
    on oneDNN (C API 2.x), forward and backward. The reference executor
-   (nn/rbnet_ref.h, double precision) is its twin; tests/test_nn_fast.c
+   (nn/graph_ref.h, double precision) is its twin; tests/test_nn_fast.c
    compares the two.
 
    A net is built once per graph (= per batch and input size): the primitive
@@ -26,6 +26,11 @@
    - SE and spatial attention, the global residual, the reflect padding and
      the crop are C kernels on the same layouts (nn/blocked.h), in place in
      inference.
+   - NAF blocks (block naf): the 3x3 depthwise convolution is oneDNN's grouped
+     convolution, the 1x1 convolutions ordinary ones; LayerNorm2d, SimpleGate,
+     SCA and the beta / gamma scales are C kernels on the same layouts
+     (nn/naf_blk.c), not in place. No bf16 path yet: a bf16 net of a graph
+     with NAF ops is refused (UB_ERR_UNSUPPORTED), so the model runs float.
    - Parameters are PyTorch's flat float array (graph.h's table); each forward
      reorders the weights into the primitives' layouts (4 MB at W = 32).
    - Inference nets (training = 0): every value's buffer lives from its
@@ -145,6 +150,18 @@ ub_status ub__fast_net_set_se_means(ub__fast_net *net, const float *const *means
    scale. Sums are taken in double in a fixed order (the same bits on any thread count). */
 ub_status ub__fast_se_sums(ub__fast_net *net, const float *params, const float *input, int y0, int y1, int x0,
                            int x1, double *const *sums);
+
+/* NAF blocks add a global op in every block, SCA (its 1x1 convolution of the channel means); the hooks
+   above count them among the "SE" ops (in execution order, SE and SCA mixed) and SCA uses given means as
+   SE does. Their inputs depend on the means of the ones before, so the sums are gathered group by group:
+   ub__fast_net_se_group(net, k0, &cost) is the end k1 of the group that starts at k0 (the ops whose inputs
+   are all computed before op k0 runs: for RBNet with res blocks, every SE at once), cost the share of
+   the forward pass's ops that gathering it runs; ub__fast_se_sums_range adds the sums of ops [k0, k1) as
+   ub__fast_se_sums does, running the forward pass with the given means of the ops before k0 (set them
+   first). ub__fast_se_sums refuses a net with more than one group. */
+int ub__fast_net_se_group(const ub__fast_net *net, int k0, double *cost);
+ub_status ub__fast_se_sums_range(ub__fast_net *net, const float *params, const float *input, int k0, int k1, int y0,
+                                 int y1, int x0, int x1, double *const *sums);
 
 /* Facts about a net, for reports and benchmarks. */
 typedef struct ub__fast_net_info {

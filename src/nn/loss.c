@@ -38,7 +38,7 @@
 #include <string.h>
 
 #include "nn/ref.h"
-#include "synth/internal.h"
+#include "core/internal.h"
 
 /* Fixed-chunk summation: the chunk layout depends on the count only, never on the threads. */
 enum { SUM_CHUNK_MIN = 4096, SUM_CHUNKS_MAX = 256 };

@@ -11,37 +11,25 @@
 void ub_rbnet_default(ub_rbnet_config *c) {
     ub__rbnet_config d;
     ub__rbnet_config_default(&d);
-    *c = (ub_rbnet_config){d.width, d.blocks, d.mid_blocks, d.depth, d.se_reduction, d.sa_kernel};
-}
-
-static ub__rbnet_config internal_config(const ub_rbnet_config *c) {
-    return (ub__rbnet_config){c->width, c->blocks, c->mid_blocks, c->depth, c->se_reduction, c->sa_kernel};
+    *c = (ub_rbnet_config){d.width, d.blocks, d.mid_blocks, d.depth, d.se_reduction, d.sa_kernel, d.block,
+                           d.skip_attention};
 }
 
 void ub__rbnet_init(const ub__param_table *t, ub_rng *rng, float *params) {
-    double bound = 1.0;
-    for (int i = 0; i < t->count; i++) {
-        const ub__param *p = &t->params[i];
-        if (p->rank >= 2) { /* a weight: fan_in = size(1) * receptive field, as torch.nn.init computes it */
-            double fan_in = (double)p->shape[1];
-            for (int d = 2; d < p->rank; d++) fan_in *= (double)p->shape[d];
-            bound = 1.0 / sqrt(fan_in);
-        } /* a bias follows its weight and takes the same bound */
-        for (size_t j = 0; j < p->count; j++) params[p->offset + j] = (float)ub_rng_range(rng, -bound, bound);
-    }
+    ub__net net = {.arch = &ub__arch_rbnet, .table = *t};
+    ub__net_init(&net, rng, params);
 }
 
-static ub_status model_alloc(ub_ctx *ctx, const ub__rbnet_config *c, ub_model **out) {
+ub_status ub__model_make(ub_ctx *ctx, const ub__arch *arch, const ub__arch_config *c, ub_model **out) {
     *out = NULL;
     ub_model *m = calloc(1, sizeof *m);
     if (!m) return ub__fail(ctx, UB_ERR_NOMEM, "model: out of memory");
     m->ctx = ctx;
-    m->config = *c;
     m->precision = m->used = UB_PRECISION_FP32;
     m->cpu_features = ub_cpu_features();
-    ub_status st = ub__rbnet_params(ctx, c, &m->table);
-    if (st == UB_OK && !(m->params = ub__calloc(m->table.total, sizeof(float))))
-        st = ub__fail(ctx, UB_ERR_NOMEM, "model: out of memory for %zu parameters", m->table.total);
+    ub_status st = ub__net_make(ctx, arch, c, &m->net);
+    if (st == UB_OK && !(m->params = ub__calloc(m->net.table.total, sizeof(float))))
+        st = ub__fail(ctx, UB_ERR_NOMEM, "model: out of memory for %zu parameters", m->net.table.total);
     if (st) {
         ub_model_destroy(&m);
         return st;
@@ -52,26 +40,43 @@ static ub_status model_alloc(ub_ctx *ctx, const ub__rbnet_config *c, ub_model **
 
 ub_status ub_model_create(ub_ctx *ctx, const ub_rbnet_config *c, ub_rng *rng, ub_model **out) {
     if (!c || !rng || !out) return ub__fail(ctx, UB_ERR_INVALID, "ub_model_create: NULL argument");
-    ub__rbnet_config ic = internal_config(c);
-    ub_status st = model_alloc(ctx, &ic, out);
-    if (st == UB_OK) ub__rbnet_init(&(*out)->table, rng, (*out)->params);
+    ub__arch_config ac;
+    memset(&ac, 0, sizeof ac);
+    ac.rbnet = (ub__rbnet_config){c->width, c->blocks, c->mid_blocks, c->depth, c->se_reduction, c->sa_kernel,
+                                  c->block, c->skip_attention};
+    ub_status st = ub__model_make(ctx, &ub__arch_rbnet, &ac, out);
+    if (st == UB_OK) ub__net_init(&(*out)->net, rng, (*out)->params);
     return st;
 }
 
 void ub_model_destroy(ub_model **m) {
     if (!m || !*m) return;
-    ub__param_table_free(&(*m)->table);
+    ub__net_free(&(*m)->net);
     ub__free((*m)->params);
     free(*m);
     *m = NULL;
 }
 
 void ub_model_config(const ub_model *m, ub_rbnet_config *out) {
-    const ub__rbnet_config *c = &m->config;
-    *out = (ub_rbnet_config){c->width, c->blocks, c->mid_blocks, c->depth, c->se_reduction, c->sa_kernel};
+    ub_rbnet_default(out);
+    if (m->net.arch != &ub__arch_rbnet) return;
+    const ub__rbnet_config *c = &m->net.config.rbnet;
+    *out = (ub_rbnet_config){c->width, c->blocks, c->mid_blocks, c->depth, c->se_reduction, c->sa_kernel, c->block,
+                             c->skip_attention};
 }
 
-size_t ub_model_parameters(const ub_model *m) { return m->table.total; }
+int ub_rbnet_block_parse(const char *name) { return ub__rbnet_block_parse(name); }
+int ub_rbnet_skip_parse(const char *name) { return ub__rbnet_skip_parse(name); }
+
+const char *ub_model_arch(const ub_model *m) { return m ? m->net.arch->name : NULL; }
+
+void ub_model_describe(const ub_model *m, char *buf, size_t size) {
+    if (!buf || size == 0) return;
+    buf[0] = '\0';
+    if (m) m->net.arch->config_describe(&m->net.config, buf, size);
+}
+
+size_t ub_model_parameters(const ub_model *m) { return m->net.table.total; }
 
 static int native_bf16(const ub_model *m) { return (m->cpu_features & (UB_CPU_AVX512BF16 | UB_CPU_AMX)) != 0; }
 
@@ -90,62 +95,16 @@ ub_precision ub_model_precision_used(const ub_model *m) {
 
 /* ---- safetensors ---- */
 
-/* An integer of the metadata, or `fallback` when absent; an error when present but not a number. */
-static ub_status meta_int(ub_ctx *ctx, const ub__safetensors *st, const char *key, int fallback, int *out) {
-    const char *v = ub__st_meta(st, key);
-    *out = fallback;
-    if (!v) return UB_OK;
-    char *end;
-    long x = strtol(v, &end, 10);
-    if (end == v || *end || x < 0 || x > 1 << 20)
-        return ub__fail(ctx, UB_ERR_FORMAT, "%s: metadata %s is '%s', not a whole number", ub__st_path(st), key, v);
-    *out = (int)x;
-    return UB_OK;
-}
-
-static ub_status config_from_metadata(ub_ctx *ctx, const ub__safetensors *st, ub__rbnet_config *c) {
-    const char *arch = ub__st_meta(st, "arch");
-    if (arch && strcmp(arch, "rbnet") != 0)
-        return ub__fail(ctx, UB_ERR_UNSUPPORTED, "%s: architecture '%s', not rbnet", ub__st_path(st), arch);
-    ub__rbnet_config_default(c);
-    ub_status s;
-    if ((s = meta_int(ctx, st, "width", c->width, &c->width)) || (s = meta_int(ctx, st, "blocks", c->blocks, &c->blocks)) ||
-        (s = meta_int(ctx, st, "mid_blocks", c->blocks, &c->mid_blocks)) ||
-        (s = meta_int(ctx, st, "depth", 2, &c->depth)) ||
-        (s = meta_int(ctx, st, "se_reduction", c->se_reduction, &c->se_reduction)) ||
-        (s = meta_int(ctx, st, "sa_kernel", c->sa_kernel, &c->sa_kernel)))
-        return s;
-    if (ub__rbnet_config_check(ctx, c)) {
-        char why[256]; /* the message is rewritten below: copy it out of the context first */
-        snprintf(why, sizeof why, "%s", ub_last_error(ctx));
-        return ub__fail(ctx, UB_ERR_FORMAT, "%s: %s", ub__st_path(st), why);
-    }
-    return UB_OK;
-}
-
-/* Names in the file that the model does not have (other than the fixtures' input/output). */
-static ub_status check_extra(ub_ctx *ctx, const ub__safetensors *st, const ub__param_table *t) {
-    for (int i = 0; i < ub__st_count(st); i++) {
-        const char *name = ub__st_name(st, i);
-        if (ub__param_find(t, name) < 0 && strcmp(name, "input") != 0 && strcmp(name, "output") != 0)
-            return ub__fail(ctx, UB_ERR_FORMAT, "%s: unexpected tensor %s (not part of this RBNet)", ub__st_path(st), name);
-    }
-    return UB_OK;
-}
-
 ub_status ub_model_load(ub_ctx *ctx, const char *path, ub_model **out) {
     if (!path || !out) return ub__fail(ctx, UB_ERR_INVALID, "ub_model_load: NULL argument");
     *out = NULL;
     ub__safetensors *st = NULL;
-    ub__rbnet_config c;
+    ub__net net = {0};
     ub_status s = ub__st_open(ctx, path, &st);
-    if (s == UB_OK) s = config_from_metadata(ctx, st, &c);
-    if (s == UB_OK) s = model_alloc(ctx, &c, out);
-    if (s == UB_OK) s = check_extra(ctx, st, &(*out)->table);
-    for (int i = 0; s == UB_OK && i < (*out)->table.count; i++) {
-        const ub__param *p = &(*out)->table.params[i];
-        s = ub__st_read_f32(ctx, st, p->name, p->rank, p->shape, (*out)->params + p->offset);
-    }
+    if (s == UB_OK) s = ub__net_from_meta(ctx, st, &net);
+    if (s == UB_OK) s = ub__model_make(ctx, net.arch, &net.config, out);
+    if (s == UB_OK) s = ub__net_read(ctx, &(*out)->net, st, (*out)->params);
+    ub__net_free(&net);
     ub__st_close(&st);
     if (s) ub_model_destroy(out);
     return s;
@@ -153,26 +112,7 @@ ub_status ub_model_load(ub_ctx *ctx, const char *path, ub_model **out) {
 
 ub_status ub_model_save(ub_ctx *ctx, const ub_model *m, const char *path, const char *dtype) {
     if (!m || !path) return ub__fail(ctx, UB_ERR_INVALID, "ub_model_save: NULL argument");
-    ub__st_writer *w = ub__st_writer_create(ctx);
-    if (!w) return ub__fail(ctx, UB_ERR_NOMEM, "%s: out of memory", path);
-    ub_status s = UB_OK;
-    const ub__rbnet_config *c = &m->config;
-    const struct { const char *key; int value; } meta[] = {{"width", c->width}, {"blocks", c->blocks},
-                                                           {"mid_blocks", c->mid_blocks}, {"depth", c->depth},
-                                                           {"se_reduction", c->se_reduction}, {"sa_kernel", c->sa_kernel}};
-    s = ub__st_writer_meta(ctx, w, "arch", "rbnet");
-    for (size_t i = 0; s == UB_OK && i < sizeof meta / sizeof *meta; i++) {
-        char v[16];
-        snprintf(v, sizeof v, "%d", meta[i].value);
-        s = ub__st_writer_meta(ctx, w, meta[i].key, v);
-    }
-    for (int i = 0; s == UB_OK && i < m->table.count; i++) {
-        const ub__param *p = &m->table.params[i];
-        s = ub__st_writer_add(ctx, w, p->name, dtype ? dtype : "F32", p->rank, p->shape, m->params + p->offset);
-    }
-    if (s == UB_OK) s = ub__st_writer_save(ctx, w, path);
-    ub__st_writer_destroy(&w);
-    return s;
+    return ub__net_save(ctx, &m->net, m->params, path, dtype);
 }
 
 /* ---- inference ----
@@ -261,17 +201,17 @@ typedef struct runner {
 static ub_status make_net(ub_model *m, const ub__graph *g, ub__fast_net **net) {
     m->used = UB_PRECISION_FP32;
     if (m->precision != UB_PRECISION_FP32 && native_bf16(m)) {
-        const ub_status st = ub__fast_net_create_bf16(m->ctx, g, &m->table, UB_FAST_LAYOUT_AUTO, m->cpu_features, net);
+        const ub_status st = ub__fast_net_create_bf16(m->ctx, g, &m->net.table, UB_FAST_LAYOUT_AUTO, m->cpu_features, net);
         if (st == UB_OK) m->used = UB_PRECISION_BF16;
         if (st != UB_ERR_UNSUPPORTED) return st;
     }
-    return ub__fast_net_create(m->ctx, g, &m->table, 0, net);
+    return ub__fast_net_create(m->ctx, g, &m->net.table, 0, net);
 }
 
 static ub_status runner_make(ub_model *m, int h, int w, runner *r) {
     memset(r, 0, sizeof *r);
     size_t floats;
-    ub_status st = ub__rbnet_graph(m->ctx, &m->config, &m->table, 1, h, w, &r->g);
+    ub_status st = ub__net_graph(m->ctx, &m->net, 1, h, w, &r->g);
     if (st == UB_OK) st = make_net(m, &r->g, &r->net);
     if (st == UB_OK && (!ub__mul3_size(3, (size_t)w, (size_t)h, &floats) ||
                         !(r->x = ub__alloc(floats * sizeof(float))) || !(r->y = ub__alloc(floats * sizeof(float)))))
@@ -298,32 +238,6 @@ static ub_status run_whole(ub_model *m, const ub_image *in, ub_image *out) {
     if (st == UB_OK) store_region(r.y, h, w, 0, 0, 0, h, 0, w, out);
     runner_free(&r);
     return st;
-}
-
-/* How far (in input pixels) an output pixel's value reaches, SE's global means aside: per value, the
-   distance beyond its pixel's footprint (a pixel of level s covers 2^s input pixels) of every input pixel
-   it depends on. A k x k convolution (or the spatial attention's) at level s adds (k/2) 2^s (stride 2:
-   the same on the left, less on the right); the 2x2 transposed convolution to level s adds 2^s (the
-   coarse pixel's footprint reaches 2^s beyond the fine one's); an add takes the larger of its operands;
-   the others keep their input's. Returns -1 when out of memory. */
-static int receptive_radius(const ub__graph *g) {
-    int *reach = calloc((size_t)g->nvalues, sizeof(int));
-    if (!reach) return -1;
-    const int grid = g->values[g->nops > 0 && g->ops[0].kind == UB_OP_PAD ? g->ops[0].out : 0].h;
-    for (int i = 0; i < g->nops; i++) {
-        const ub__op *op = &g->ops[i];
-        const int a = reach[op->a], scale_in = grid / g->values[op->a].h;
-        switch (op->kind) {
-        case UB_OP_CONV:
-        case UB_OP_SA: reach[op->out] = a + op->k / 2 * scale_in; break;
-        case UB_OP_CONVT: reach[op->out] = a + grid / g->values[op->out].h; break;
-        case UB_OP_ADD: reach[op->out] = a > reach[op->b] ? a : reach[op->b]; break;
-        default: reach[op->out] = a; break; /* PAD / CROP: the padded grid is the frame of reference */
-        }
-    }
-    const int r = reach[g->nvalues - 1];
-    free(reach);
-    return r;
 }
 
 /* One axis of the tiling (see the top of this section). */
@@ -372,14 +286,14 @@ typedef struct tiler {
     double done, total; /* progress, in tile passes weighted by their cost */
 } tiler;
 
-/* Pass A for tile (ty, tx): the SE inputs' sums over its core (a core that ends at the image's edge takes
-   the padding with it). */
-static ub_status pass_a(tiler *t, int ty, int tx) {
+/* Pass A for tile (ty, tx): the sums of the inputs of global ops [k0, k1) (SE, SCA) over its core (a core
+   that ends at the image's edge takes the padding with it). */
+static ub_status pass_a(tiler *t, int ty, int tx, int k0, int k1) {
     const span1 sy = axis_span(&t->ay, ty), sx = axis_span(&t->ax, tx);
     rgb_region(t->in, sy.r0, sy.r0 + t->ay.region, sx.r0, sx.r0 + t->ax.region, t->r.x);
     const int y1 = sy.c1 == t->ay.size ? t->ay.padded : sy.c1, x1 = sx.c1 == t->ax.size ? t->ax.padded : sx.c1;
-    return ub__fast_se_sums(t->r.net, t->m->params, t->r.x, sy.c0 - sy.r0, y1 - sy.r0, sx.c0 - sx.r0, x1 - sx.r0,
-                            t->sums);
+    return ub__fast_se_sums_range(t->r.net, t->m->params, t->r.x, k0, k1, sy.c0 - sy.r0, y1 - sy.r0, sx.c0 - sx.r0,
+                                  x1 - sx.r0, t->sums);
 }
 
 /* Pass B for tile (ty, tx): the network with the whole image's SE means; the core goes to the output. */
@@ -434,15 +348,27 @@ static void tiler_free(tiler *t) {
 static ub_status run_tiled(ub_model *m, const ub_image *in, const axis *ax, const axis *ay, ub_image *out) {
     tiler t = {.m = m, .in = in, .out = out, .ax = *ax, .ay = *ay};
     const int64_t tiles = (int64_t)ax->count * ay->count; /* (tiny tiles on a huge image: beyond int) */
-    const double cost_a = 0.3; /* pass A runs the encoder: about 0.3 of a forward pass at depth 2 */
-    t.total = (1.0 + cost_a) * (double)tiles;
     ub_status st = tiler_init(&t);
-    for (int64_t i = 0; st == UB_OK && i < tiles; i++) {
-        st = pass_a(&t, (int)(i / ax->count), (int)(i % ax->count));
-        if (st == UB_OK) st = tiler_progress(&t, cost_a);
+    /* the global means group by group (RBNet with res blocks: one group, the SE inputs, by a pass through
+       the encoder; NAF blocks: a group per SCA, each pass running as far as its input, with the means
+       found so far); the cost of a pass is the share of the ops it runs */
+    t.total = (double)tiles;
+    for (int k0 = 0, k1; st == UB_OK && k0 < t.nse; k0 = k1) {
+        double cost;
+        k1 = ub__fast_net_se_group(t.r.net, k0, &cost);
+        t.total += cost * (double)tiles;
     }
-    for (int i = 0; st == UB_OK && i < t.nse; i++)
-        for (int k = 0; k < t.se_channels[i]; k++) t.means[i][k] = (float)(t.sums[i][k] / t.se_pixels[i]);
+    for (int k0 = 0, k1; st == UB_OK && k0 < t.nse; k0 = k1) {
+        double cost;
+        k1 = ub__fast_net_se_group(t.r.net, k0, &cost);
+        if (k0 > 0) st = ub__fast_net_set_se_means(t.r.net, (const float *const *)t.means); /* those before k0 */
+        for (int64_t i = 0; st == UB_OK && i < tiles; i++) {
+            st = pass_a(&t, (int)(i / ax->count), (int)(i % ax->count), k0, k1);
+            if (st == UB_OK) st = tiler_progress(&t, cost);
+        }
+        for (int i = k0; st == UB_OK && i < k1; i++)
+            for (int k = 0; k < t.se_channels[i]; k++) t.means[i][k] = (float)(t.sums[i][k] / t.se_pixels[i]);
+    }
     if (st == UB_OK) st = ub__fast_net_set_se_means(t.r.net, (const float *const *)t.means);
     for (int64_t i = 0; st == UB_OK && i < tiles; i++) {
         st = pass_b(&t, (int)(i / ax->count), (int)(i % ax->count));
@@ -462,13 +388,13 @@ ub_status ub_model_run_tiled(ub_model *m, const ub_image *in, int tile, ub_image
                         (long long)in->height);
     if (tile > 1 << 16 || tile < UB_MODEL_TILE_OFF)
         return ub__fail(ctx, UB_ERR_INVALID, "deblur: tile %d is not 1..65536 (0: default, -1: whole image)", tile);
-    const int step = 1 << m->config.depth, h = (int)in->height, w = (int)in->width;
+    const int step = m->net.arch->pad_multiple(&m->net.config), h = (int)in->height, w = (int)in->width;
     /* the whole image's graph (no buffers: a list of ops): it checks the size, and gives the margin */
     ub__graph g = {0};
-    ub_status st = ub__rbnet_graph(ctx, &m->config, &m->table, 1, h, w, &g);
-    const int radius = st == UB_OK ? receptive_radius(&g) : 0;
+    int radius = 0;
+    ub_status st = ub__net_graph(ctx, &m->net, 1, h, w, &g);
+    if (st == UB_OK) st = ub__graph_receptive_radius(ctx, &g, &radius, NULL);
     ub__graph_free(&g);
-    if (st == UB_OK && radius < 0) st = ub__fail(ctx, UB_ERR_NOMEM, "deblur: out of memory");
     const int margin = (radius + step - 1) / step * step;
     const int core = ((tile > 0 ? tile : DEFAULT_TILE) + step - 1) / step * step;
     const axis ax = axis_make(w, core, margin, step), ay = axis_make(h, core, margin, step);
@@ -486,4 +412,63 @@ ub_status ub_model_run_tiled(ub_model *m, const ub_image *in, int tile, ub_image
 
 ub_status ub_model_run(ub_model *m, const ub_image *in, ub_image **out) {
     return ub_model_run_tiled(m, in, UB_MODEL_TILE_DEFAULT, out);
+}
+
+/* ---- comparing files ---- */
+
+/* The largest |a - b| between tensor `name` of two files of the same shape; -1 with a message. */
+static double tensor_diff(ub_ctx *ctx, const ub__safetensors *a, const ub__safetensors *b, const char *name,
+                          int rank, const int64_t *dims, size_t count) {
+    float *x = malloc((count ? count : 1) * sizeof(float)), *y = malloc((count ? count : 1) * sizeof(float));
+    double worst = -1;
+    if (!x || !y) ub__fail(ctx, UB_ERR_NOMEM, "model diff: out of memory for tensor %s", name);
+    else if (ub__st_read_f32(ctx, a, name, rank, dims, x) == UB_OK && ub__st_read_f32(ctx, b, name, rank, dims, y) == UB_OK) {
+        worst = 0;
+        for (size_t i = 0; i < count; i++) {
+            double d = fabs((double)x[i] - (double)y[i]);
+            if (!(d <= worst)) worst = isnan(d) ? INFINITY : d; /* a NaN on one side is the largest difference */
+        }
+    }
+    free(x), free(y);
+    return worst;
+}
+
+ub_status ub_safetensors_diff(ub_ctx *ctx, const char *pa, const char *pb, double *max_abs, char *tensor,
+                              size_t tensor_size, int *count) {
+    if (!pa || !pb || !max_abs || !count) return ub__fail(ctx, UB_ERR_INVALID, "ub_safetensors_diff: NULL argument");
+    *max_abs = 0, *count = 0;
+    if (tensor && tensor_size) tensor[0] = '\0';
+    ub__safetensors *a = NULL, *b = NULL;
+    ub_status st = ub__st_open(ctx, pa, &a);
+    if (st == UB_OK) st = ub__st_open(ctx, pb, &b);
+    if (st == UB_OK && ub__st_count(a) != ub__st_count(b))
+        st = ub__fail(ctx, UB_ERR_MISMATCH, "%s has %d tensors, %s has %d", pa, ub__st_count(a), pb, ub__st_count(b));
+    double worst = 0;
+    const char *worst_name = "";
+    for (int i = 0; st == UB_OK && i < ub__st_count(a); i++) {
+        const char *name = ub__st_name(a, i);
+        int j = ub__st_find(b, name);
+        int64_t da[UB__ST_MAX_RANK], db[UB__ST_MAX_RANK];
+        int rank = ub__st_shape(a, i, da);
+        if (j < 0) {
+            st = ub__fail(ctx, UB_ERR_MISMATCH, "%s: no tensor %s (which %s has)", pb, name, pa);
+            break;
+        }
+        size_t n = 1;
+        int same = ub__st_shape(b, j, db) == rank;
+        for (int k = 0; k < rank; k++) same &= da[k] == db[k], n *= (size_t)da[k];
+        if (!same) {
+            st = ub__fail(ctx, UB_ERR_MISMATCH, "tensor %s: the shapes of %s and %s differ", name, pa, pb);
+            break;
+        }
+        double d = tensor_diff(ctx, a, b, name, rank, da, n);
+        if (d < 0) st = UB_ERR_FORMAT;
+        else if (d > worst || !*worst_name) worst = d, worst_name = name;
+    }
+    if (st == UB_OK) {
+        *max_abs = worst, *count = ub__st_count(a);
+        if (tensor && tensor_size) snprintf(tensor, tensor_size, "%s", worst_name);
+    }
+    ub__st_close(&a), ub__st_close(&b);
+    return st;
 }

@@ -18,6 +18,14 @@
    - SA (spatial attention), kernel K (7), no bias:
        p[n,0] = mean_c x, p[n,1] = max_c x (ties: the first channel);
        a = sigmoid(conv2d(p, w (1,2,K,K)));  out = x * a[n,0]
+   - NAF blocks (nn/ref_naf.c):
+     depthwise conv2d (groups = C): weight (C, 1, K, K), bias (C) or NULL, zero padding K/2, stride s:
+       out[n,c,y,x] = bias[c] + sum_{ky,kx} w[c,0,ky,kx] * in[n,c, y*s+ky-K/2, x*s+kx-K/2]
+     LayerNorm2d over the channels of each pixel: mu, var (biased) over c;
+       out = (x - mu) / sqrt(var + 1e-6) * weight[c] + bias[c]
+     SimpleGate: in has 2C channels, out[n,c] = in[n,c] * in[n,C+c]
+     SCA: m[n,c] = mean_hw x; s[n,o] = b[o] + sum_i w[o,i] m[n,i] (w: (C, C, 1, 1)); out = x * s[n,c]
+     scale: out[n,c] = w[c] * in[n,c] (w: (1, C, 1, 1))
    - pad: reflect padding on the bottom and right only (PyTorch "reflect":
      d c b | a b c d ... excludes the edge), to Hp x Wp; crop is its inverse view.
 */
@@ -66,5 +74,34 @@ void ub__sa_backward_ref(double *din, double *dw, const double *dout, const doub
 void ub__pad_reflect_forward_ref(double *out, const double *in, int N, int C, int H, int W, int Hp, int Wp);
 /* din (N, C, H, W) += the padded gradient folded back onto its sources. */
 void ub__pad_reflect_backward_ref(double *din, const double *dout, int N, int C, int H, int W, int Hp, int Wp);
+
+/* ---- NAF blocks (nn/ref_naf.c) ---- */
+void ub__dwconv2d_forward_ref(double *out, const double *in, const double *weight, const double *bias, int N, int C,
+                              int H, int W, int K, int stride);
+void ub__dwconv2d_backward_ref(double *din, double *dweight, double *dbias, const double *dout, const double *in,
+                               const double *weight, int N, int C, int H, int W, int K, int stride);
+
+#define UB__LAYERNORM_EPS 1e-6
+/* `cache` holds N*H*W*2 doubles (mean, 1/sqrt(var + eps) per pixel). */
+size_t ub__layernorm_cache_size(int N, int H, int W);
+void ub__layernorm_forward_ref(double *out, double *cache, const double *in, const double *w, const double *b, int N,
+                               int C, int H, int W);
+void ub__layernorm_backward_ref(double *din, double *dw, double *db, const double *dout, const double *cache,
+                                const double *in, const double *w, int N, int C, int H, int W);
+
+/* in (N, 2C, HW), out (N, C, HW) */
+void ub__gate_forward_ref(double *out, const double *in, int N, int C, size_t HW);
+void ub__gate_backward_ref(double *din, const double *dout, const double *in, int N, int C, size_t HW);
+
+/* `cache` holds N*2C doubles (m, s). */
+size_t ub__sca_cache_size(int N, int C);
+void ub__sca_forward_ref(double *out, double *cache, const double *in, const double *w, const double *b, int N, int C,
+                         int H, int W);
+void ub__sca_backward_ref(double *din, double *dw, double *db, const double *dout, const double *cache,
+                          const double *in, const double *w, int N, int C, int H, int W);
+
+void ub__scale_forward_ref(double *out, const double *in, const double *w, int N, int C, size_t HW);
+void ub__scale_backward_ref(double *din, double *dw, const double *dout, const double *in, const double *w, int N,
+                            int C, size_t HW);
 
 #endif

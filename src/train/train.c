@@ -16,7 +16,7 @@
 #include "core/internal.h"
 #include "nn/dnnl_exec.h"
 #include "nn/loss.h"
-#include "nn/model.h"
+#include "nn/arch.h"
 #include "nn/optim.h"
 #include "nn/safetensors.h"
 #include "train/dataset.h"
@@ -47,7 +47,8 @@ typedef struct config_key {
 static const config_key config_keys[] = {
     STR_KEY(data), STR_KEY(ids), STR_KEY(preset), STR_KEY(synth_config), STR_KEY(val), STR_KEY(val_pairs),
     STR_KEY(run),
-    NUM_KEY(width, KEY_INT), NUM_KEY(blocks, KEY_INT), NUM_KEY(depth, KEY_INT), NUM_KEY(patch, KEY_INT),
+    NUM_KEY(width, KEY_INT), NUM_KEY(blocks, KEY_INT), NUM_KEY(depth, KEY_INT), NUM_KEY(mid_blocks, KEY_INT),
+    STR_KEY(block), STR_KEY(skip_attention), NUM_KEY(patch, KEY_INT),
     NUM_KEY(batch, KEY_INT), NUM_KEY(steps, KEY_LONG), NUM_KEY(lr, KEY_DBL), NUM_KEY(min_lr, KEY_DBL),
     NUM_KEY(weight_decay, KEY_DBL), NUM_KEY(clip, KEY_DBL), NUM_KEY(ema_decay, KEY_DBL),
     NUM_KEY(warmup, KEY_LONG), STR_KEY(loss), NUM_KEY(freq_weight, KEY_DBL), STR_KEY(vgg), STR_KEY(vgg_layer),
@@ -58,19 +59,21 @@ static const config_key config_keys[] = {
 };
 #define NKEYS (sizeof config_keys / sizeof *config_keys)
 
-void ub__train_config_default(ub__train_config *c) {
+void ub_train_config_default(ub__train_config *c) {
     memset(c, 0, sizeof *c);
     snprintf(c->preset, sizeof c->preset, "gaussian");
     snprintf(c->run, sizeof c->run, "run");
     snprintf(c->loss, sizeof c->loss, "l1");
     snprintf(c->optimizer, sizeof c->optimizer, "adamw");
     snprintf(c->model_dtype, sizeof c->model_dtype, "F32");
-    c->width = 32, c->blocks = 2, c->depth = 2, c->patch = 64, c->batch = 4;
+    c->width = 32, c->blocks = 2, c->depth = 2, c->mid_blocks = -1, c->patch = 64, c->batch = 4;
+    snprintf(c->block, sizeof c->block, "res");
+    snprintf(c->skip_attention, sizeof c->skip_attention, "both");
     c->steps = 1000, c->warmup = 100;
     c->lr = 2e-4, c->min_lr = 1e-6, c->weight_decay = 1e-4, c->clip = 1.0, c->ema_decay = 0.999;
     c->freq_weight = 0.1, c->perceptual_weight = 0.01, c->seed = 1, c->workers = 0;
     c->checkpoint_seconds = 300, c->val_every = 100, c->val_patch = 128;
-    c->bucket_mb = UB__TRAIN_BUCKET_MB;
+    c->bucket_mb = UB_TRAIN_BUCKET_MB;
 }
 
 static ub_status apply_key(ub_ctx *ctx, const char *name, const config_key *k, json_t *v, ub__train_config *c) {
@@ -98,7 +101,7 @@ static ub_status apply_key(ub_ctx *ctx, const char *name, const config_key *k, j
     return UB_OK;
 }
 
-ub_status ub__train_config_from_json(ub_ctx *ctx, const char *text, const char *name, ub__train_config *c) {
+ub_status ub_train_config_from_json(ub_ctx *ctx, const char *text, const char *name, ub__train_config *c) {
     json_error_t err;
     json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &err);
     if (!root) return ub__fail(ctx, UB_ERR_FORMAT, "%s: line %d: %s", name, err.line, err.text);
@@ -136,14 +139,31 @@ static json_t *config_object(const ub__train_config *c) {
     return root;
 }
 
-char *ub__train_config_to_json(const ub__train_config *c) {
+char *ub_train_config_to_json(const ub__train_config *c) {
     json_t *root = config_object(c);
     char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) : NULL;
     json_decref(root);
     return text;
 }
 
-ub_status ub__train_config_check(ub_ctx *ctx, const ub__train_config *c) {
+/* The network's configuration: RBNet (the trainer's one architecture so far) from the training keys. */
+static ub_status arch_config(ub_ctx *ctx, const ub__train_config *c, ub__arch_config *out) {
+    memset(out, 0, sizeof *out);
+    ub__rbnet_config *a = &out->rbnet;
+    ub__rbnet_config_default(a);
+    a->width = c->width, a->blocks = c->blocks, a->mid_blocks = c->mid_blocks < 0 ? c->blocks : c->mid_blocks;
+    a->depth = c->depth;
+    a->block = ub__rbnet_block_parse(c->block);
+    a->skip_attention = ub__rbnet_skip_parse(c->skip_attention);
+    if (a->block < 0) return ub__fail(ctx, UB_ERR_INVALID, "training config: bad block (res or naf)");
+    if (a->skip_attention < 0)
+        return ub__fail(ctx, UB_ERR_INVALID, "training config: bad skip_attention (both, se, sa or none)");
+    if (c->mid_blocks < -1 || c->mid_blocks > 64)
+        return ub__fail(ctx, UB_ERR_INVALID, "training config: bad mid_blocks (0..64, -1 = blocks)");
+    return ub__rbnet_config_check(ctx, a) ? UB_ERR_INVALID : UB_OK;
+}
+
+ub_status ub_train_config_check(ub_ctx *ctx, const ub__train_config *c) {
     const char *bad = NULL;
     if (!c->data[0]) bad = "data (no folder given)";
     else if (!c->run[0]) bad = "run (no folder given)";
@@ -172,10 +192,9 @@ ub_status ub__train_config_check(ub_ctx *ctx, const ub__train_config *c) {
     else if (!(c->bucket_mb >= 0 && c->bucket_mb <= 1e6)) bad = "bucket_mb (0..1e6, 0 = one sum after the backward pass)";
     else if (c->val_patch < 16 || c->val_patch > 4096) bad = "val_patch (16..4096)";
     if (bad) return ub__fail(ctx, UB_ERR_INVALID, "training config: bad %s", bad);
-    ub__rbnet_config arch;
-    ub__rbnet_config_default(&arch);
-    arch.width = c->width, arch.blocks = c->blocks, arch.mid_blocks = c->blocks, arch.depth = c->depth;
-    if (ub__rbnet_config_check(ctx, &arch)) return UB_ERR_INVALID;
+    ub__arch_config arch;
+    ub_status st = arch_config(ctx, c, &arch);
+    if (st) return st;
     if (c->patch % (1 << c->depth) != 0)
         return ub__fail(ctx, UB_ERR_INVALID, "training config: patch %d is not a multiple of 2^depth = %d", c->patch,
                         1 << c->depth);
@@ -193,7 +212,7 @@ typedef struct val_set {
     double psnr, ssim, input_psnr, input_ssim;
 } val_set;
 
-struct ub__train {
+struct ub_train {
     ub_ctx *ctx;
     ub__train_config cfg;
     /* data parallelism (train/dist.h): this process is rank `rank` of `ranks`; it makes samples
@@ -213,8 +232,7 @@ struct ub__train {
     int pending; /* the thread runs (or ran and was not joined yet) */
     long pending_step;
     ub_status pending_status;
-    ub__rbnet_config arch;
-    ub__param_table table;
+    ub__net arch; /* the network: architecture, configuration, parameter table (nn/arch.h, as a model's) */
     ub__graph graph;
     ub__fast_net *net;
     ub__vgg *vgg; /* the perceptual loss's network, or NULL */
@@ -290,28 +308,32 @@ static uint64_t fnv1a(uint64_t h, const char *s) {
 
 /* The keys a resumed run must match, as (name, value) strings. */
 typedef struct key_values {
-    char name[12][16];
-    char value[12][UB__TRAIN_PATH_MAX];
+    char name[14][16];
+    char value[14][UB_TRAIN_PATH_MAX];
     int count;
 } key_values;
 
 static void add_kv(key_values *kv, const char *name, const char *fmt, long long x, const char *s) {
     snprintf(kv->name[kv->count], sizeof kv->name[0], "%s", name);
     if (s) snprintf(kv->value[kv->count], sizeof kv->value[0], "%s", s);
-    else snprintf(kv->value[kv->count], sizeof kv->value[0], fmt, x);
+    else snprintf(kv->value[kv->count], sizeof kv->value[0], fmt ? fmt : "%lld", x);
     kv->count++;
 }
 
 /* Architecture first, then data and synthesis; the synthesis is its JSON text's hash. */
 static void resume_keys(const ub__train *t, key_values *kv) {
     kv->count = 0;
-    const ub__rbnet_config *a = &t->arch;
+    const ub__rbnet_config *a = &t->arch.config.rbnet;
     add_kv(kv, "width", "%lld", a->width, NULL);
     add_kv(kv, "blocks", "%lld", a->blocks, NULL);
     add_kv(kv, "mid_blocks", "%lld", a->mid_blocks, NULL);
     add_kv(kv, "depth", "%lld", a->depth, NULL);
     add_kv(kv, "se_reduction", "%lld", a->se_reduction, NULL);
     add_kv(kv, "sa_kernel", "%lld", a->sa_kernel, NULL);
+    /* rbnet.py's convention: written only when not the default, so that a res checkpoint stays as it was */
+    const char *block = ub__rbnet_block_name(a->block), *skip = ub__rbnet_skip_name(a->skip_attention);
+    if (a->block != UB__BLOCK_RES && block) add_kv(kv, "block", NULL, 0, block);
+    if (a->skip_attention != UB__SKIP_BOTH && skip) add_kv(kv, "skip_attention", NULL, 0, skip);
     add_kv(kv, "data", NULL, 0, t->cfg.data);
     add_kv(kv, "ids", NULL, 0, t->cfg.ids);
     char hash[24];
@@ -330,7 +352,7 @@ static uint64_t config_hash(const key_values *kv) {
 
 /* mkdir -p */
 static ub_status make_folder(ub_ctx *ctx, const char *path) {
-    char buf[UB__TRAIN_PATH_MAX];
+    char buf[UB_TRAIN_PATH_MAX];
     snprintf(buf, sizeof buf, "%s", path);
     for (char *p = buf + 1;; p++) {
         char saved = *p;
@@ -355,7 +377,7 @@ static ub_status alloc_floats(ub_ctx *ctx, size_t n, float **out) {
 }
 
 static ub_status open_data(ub__train *t) {
-    char list[UB__TRAIN_PATH_MAX];
+    char list[UB_TRAIN_PATH_MAX];
     snprintf(list, sizeof list, "%s", t->cfg.data);
     const char *folders[MAX_FOLDERS];
     int n = 0;
@@ -381,12 +403,11 @@ static ub_status open_data(ub__train *t) {
 
 static ub_status open_network(ub__train *t) {
     ub_ctx *ctx = t->ctx;
-    ub__rbnet_config_default(&t->arch);
-    t->arch.width = t->cfg.width, t->arch.blocks = t->cfg.blocks, t->arch.mid_blocks = t->cfg.blocks;
-    t->arch.depth = t->cfg.depth;
-    ub_status st = ub__rbnet_params(ctx, &t->arch, &t->table);
-    if (!st) st = ub__rbnet_graph(ctx, &t->arch, &t->table, t->local_batch, t->cfg.patch, t->cfg.patch, &t->graph);
-    if (!st) st = ub__fast_net_create(ctx, &t->graph, &t->table, 1, &t->net);
+    ub__arch_config ac;
+    ub_status st = arch_config(ctx, &t->cfg, &ac);
+    if (!st) st = ub__net_make(ctx, &ub__arch_rbnet, &ac, &t->arch);
+    if (!st) st = ub__net_graph(ctx, &t->arch, t->local_batch, t->cfg.patch, t->cfg.patch, &t->graph);
+    if (!st) st = ub__fast_net_create(ctx, &t->graph, &t->arch.table, 1, &t->net);
     if (!st && t->cfg.vgg[0]) {
         st = ub__vgg_open(ctx, t->cfg.vgg, t->cfg.vgg_layer[0] ? t->cfg.vgg_layer : NULL, &t->vgg);
         int fc, fh, fw;
@@ -394,7 +415,7 @@ static ub_status open_network(ub__train *t) {
             st = ub__fail(ctx, UB_ERR_INVALID, "training: patch %d is too small for VGG layer %s", t->cfg.patch,
                           t->vgg->layer);
     }
-    size_t n = t->table.total;
+    size_t n = t->arch.table.total;
     float **state[] = {&t->params, &t->grads, &t->m, &t->v, &t->ema};
     for (size_t i = 0; !st && i < sizeof state / sizeof *state; i++)
         st = alloc_floats(ctx, state[i] == &t->grads ? n + TAIL_FLOATS : n, state[i]);
@@ -405,7 +426,7 @@ static ub_status open_network(ub__train *t) {
     if (st) return st;
     ub_rng rng;
     ub_rng_seed(&rng, ub_rng_derive((uint64_t)t->cfg.seed, 0, INIT_STREAM));
-    ub__rbnet_init(&t->table, &rng, t->params);
+    ub__net_init(&t->arch, &rng, t->params);
     memcpy(t->ema, t->params, n * sizeof(float));
     return UB_OK;
 }
@@ -549,7 +570,7 @@ static ub_status open_real_set(ub__train *t) {
     ub_status st = ub__dataset_open(ctx, &folder, 1, NULL, t->cfg.val_patch, &ds);
     int n = st ? 0 : ub__dataset_count(ds);
     if (!st) st = alloc_set(t, &t->vs[1], n);
-    char partner[UB__TRAIN_PATH_MAX + 8];
+    char partner[UB_TRAIN_PATH_MAX + 8];
     for (int i = 0; !st && i < n; i++) {
         if (!sharp_partner(ub__dataset_name(ds, i), partner, sizeof partner)) continue;
         st = make_real_pair(t, ub__dataset_name(ds, i), partner, t->vs[1].n);
@@ -569,8 +590,8 @@ static ub_status open_validation(ub__train *t) {
     ub_status st = t->cfg.val[0] ? open_synthetic_set(t) : UB_OK;
     if (!st && t->cfg.val_pairs[0]) st = open_real_set(t);
     if (!st) st = ub_image_create(ctx, &t->val_out, vp, vp, 3);
-    if (!st) st = ub__rbnet_graph(ctx, &t->arch, &t->table, 1, vp, vp, &t->val_graph);
-    if (!st) st = ub__fast_net_create(ctx, &t->val_graph, &t->table, 0, &t->val_net);
+    if (!st) st = ub__net_graph(ctx, &t->arch, 1, vp, vp, &t->val_graph);
+    if (!st) st = ub__fast_net_create(ctx, &t->val_graph, &t->arch.table, 0, &t->val_net);
     for (int k = 0; !st && k < 2; k++)
         if (t->vs[k].n > 0)
             st = val_metrics(t, &t->vs[k], t->vs[k].blurred, &t->vs[k].input_psnr, &t->vs[k].input_ssim);
@@ -609,11 +630,11 @@ static int all_finite(const float *x, size_t n) {
 
 static ub_status write_checkpoint(ub__train *t) {
     ub_ctx *ctx = t->ctx;
-    char path[UB__TRAIN_PATH_MAX + 32];
+    char path[UB_TRAIN_PATH_MAX + 32];
     run_path(t, "checkpoint.safetensors", path, sizeof path);
     ub__st_writer *w = ub__st_writer_create(ctx);
     if (!w) return ub__fail(ctx, UB_ERR_NOMEM, "%s: out of memory", path);
-    int64_t shape[1] = {(int64_t)t->table.total};
+    int64_t shape[1] = {(int64_t)t->arch.table.total};
     const char *names[] = {"params", "adam.m", "adam.v", "ema"};
     const float *data[] = {t->params, t->m, t->v, t->ema};
     ub_status st = UB_OK;
@@ -632,14 +653,13 @@ static ub_status write_checkpoint(ub__train *t) {
 }
 
 static ub_status write_model(ub__train *t) {
-    char path[UB__TRAIN_PATH_MAX + 32];
+    char path[UB_TRAIN_PATH_MAX + 32];
     run_path(t, "model.safetensors", path, sizeof path);
-    ub_model m = {.ctx = t->ctx, .config = t->arch, .table = t->table, .params = t->ema};
-    return ub_model_save(t->ctx, &m, path, t->cfg.model_dtype);
+    return ub__net_save(t->ctx, &t->arch, t->ema, path, t->cfg.model_dtype);
 }
 
 static ub_status write_curve(ub__train *t) {
-    char log_path[UB__TRAIN_PATH_MAX + 32], svg_path[UB__TRAIN_PATH_MAX + 32];
+    char log_path[UB_TRAIN_PATH_MAX + 32], svg_path[UB_TRAIN_PATH_MAX + 32];
     run_path(t, "log.csv", log_path, sizeof log_path);
     run_path(t, "curve.svg", svg_path, sizeof svg_path);
     if (fflush(t->log) != 0) return ub__fail(t->ctx, UB_ERR_IO, "%s: cannot write", log_path);
@@ -660,8 +680,8 @@ static uint64_t hash_floats(uint64_t h, const float *x, size_t n) {
    gradients); checked at every checkpoint, so that a drift cannot go unnoticed. */
 static ub_status check_same_weights(ub__train *t) {
     if (t->ranks == 1) return UB_OK;
-    uint64_t h = hash_floats(0xcbf29ce484222325ull, t->params, t->table.total);
-    h = hash_floats(h, t->ema, t->table.total);
+    uint64_t h = hash_floats(0xcbf29ce484222325ull, t->params, t->arch.table.total);
+    h = hash_floats(h, t->ema, t->arch.table.total);
     unsigned long long lo, hi;
     ub_status st = ub__dist_min_max(t->dist, h, &lo, &hi);
     if (!st && lo != hi)
@@ -671,7 +691,7 @@ static ub_status check_same_weights(ub__train *t) {
 }
 
 ub_status ub__train_save(ub__train *t) {
-    size_t n = t->table.total;
+    size_t n = t->arch.table.total;
     t->diverged = !all_finite(t->params, n) || !all_finite(t->ema, n) || !all_finite(t->m, n) || !all_finite(t->v, n);
     if (t->diverged)
         return ub__fail(t->ctx, UB_ERR_INVALID, "step %ld: the weights are not finite; not saved", t->step);
@@ -687,7 +707,7 @@ ub_status ub__train_save(ub__train *t) {
 /* Restores the state of checkpoint.safetensors after checking its keys against this run's. */
 static ub_status load_checkpoint(ub__train *t) {
     ub_ctx *ctx = t->ctx;
-    char path[UB__TRAIN_PATH_MAX + 32];
+    char path[UB_TRAIN_PATH_MAX + 32];
     run_path(t, "checkpoint.safetensors", path, sizeof path);
     ub__safetensors *st = NULL;
     ub_status s = ub__st_open(ctx, path, &st);
@@ -700,11 +720,21 @@ static ub_status load_checkpoint(ub__train *t) {
             s = ub__fail(ctx, UB_ERR_MISMATCH, "%s: %s is %s in the checkpoint, %s in this run; refusing to resume",
                          path, kv.name[i], had ? had : "(absent)", kv.value[i]);
     }
+    /* the keys written only when not the default: absent in the checkpoint means the default */
+    const ub__rbnet_config *a = &t->arch.config.rbnet;
+    const char *optional[2][3] = {{"block", "res", ub__rbnet_block_name(a->block)},
+                                  {"skip_attention", "both", ub__rbnet_skip_name(a->skip_attention)}};
+    for (int i = 0; !s && i < 2; i++) {
+        const char *had = ub__st_meta(st, optional[i][0]);
+        if (strcmp(had ? had : optional[i][1], optional[i][2]) != 0)
+            s = ub__fail(ctx, UB_ERR_MISMATCH, "%s: %s is %s in the checkpoint, %s in this run; refusing to resume",
+                         path, optional[i][0], had ? had : optional[i][1], optional[i][2]);
+    }
     const char *step = s ? NULL : ub__st_meta(st, "step");
     char *end = NULL;
     long done = step ? strtol(step, &end, 10) : -1;
     if (!s && (!step || *end || done < 0)) s = ub__fail(ctx, UB_ERR_FORMAT, "%s: no valid 'step' metadata", path);
-    int64_t shape[1] = {(int64_t)t->table.total};
+    int64_t shape[1] = {(int64_t)t->arch.table.total};
     const char *names[] = {"params", "adam.m", "adam.v", "ema"};
     float *data[] = {t->params, t->m, t->v, t->ema};
     for (int i = 0; !s && i < 4; i++) s = ub__st_read_f32(ctx, st, names[i], 1, shape, data[i]);
@@ -738,7 +768,7 @@ static ub_status trim_log(ub__train *t, const char *path) {
 }
 
 static ub_status open_log(ub__train *t, int resume) {
-    char path[UB__TRAIN_PATH_MAX + 32];
+    char path[UB_TRAIN_PATH_MAX + 32];
     run_path(t, "log.csv", path, sizeof path);
     if (resume) {
         ub_status st = trim_log(t, path);
@@ -752,9 +782,9 @@ static ub_status open_log(ub__train *t, int resume) {
 }
 
 static ub_status write_config(ub__train *t) {
-    char path[UB__TRAIN_PATH_MAX + 32];
+    char path[UB_TRAIN_PATH_MAX + 32];
     run_path(t, "config.json", path, sizeof path);
-    char *text = ub__train_config_to_json(&t->cfg);
+    char *text = ub_train_config_to_json(&t->cfg);
     if (!text) return ub__fail(t->ctx, UB_ERR_NOMEM, "training: out of memory");
     size_t len = strlen(text);
     text[len] = '\n'; /* replaces the terminator: the file ends with a newline */
@@ -766,7 +796,7 @@ static ub_status write_config(ub__train *t) {
 /* Rank 0's weights, optimiser state and step into every rank (fresh weights are the same everywhere
    anyway, being drawn from the run seed; a resumed state is read by rank 0 alone). */
 static ub_status share_state(ub__train *t) {
-    size_t bytes = t->table.total * sizeof(float);
+    size_t bytes = t->arch.table.total * sizeof(float);
     float *state[] = {t->params, t->m, t->v, t->ema};
     ub_status st = UB_OK;
     for (size_t i = 0; !st && i < sizeof state / sizeof *state; i++) st = ub__dist_broadcast(t->dist, state[i], bytes);
@@ -866,10 +896,10 @@ static ub_status check_same_setup(ub__train *t) {
     return ub__dist_agree(t->dist, t->ctx, st);
 }
 
-ub_status ub__train_open(ub_ctx *ctx, const ub__train_config *cfg, int resume, ub__dist *dist, ub__train **out) {
+ub_status ub_train_open(ub_ctx *ctx, const ub__train_config *cfg, int resume, ub__dist *dist, ub__train **out) {
     if (!cfg || !out) return ub__fail(ctx, UB_ERR_INVALID, "training: NULL argument");
     *out = NULL;
-    ub_status st = ub__train_config_check(ctx, cfg);
+    ub_status st = ub_train_config_check(ctx, cfg);
     if (st) return st;
     const int ranks = ub__dist_size(dist);
     if (cfg->batch % ranks != 0)
@@ -896,7 +926,7 @@ ub_status ub__train_open(ub_ctx *ctx, const ub__train_config *cfg, int resume, u
     if (!st && t->rank == 0) st = open_log(t, resume);
     st = ub__dist_agree(dist, ctx, st);
     if (st) {
-        ub__train_close(&t);
+        ub_train_close(&t);
         return st;
     }
     t->start_time = t->last_checkpoint = now_seconds();
@@ -905,7 +935,7 @@ ub_status ub__train_open(ub_ctx *ctx, const ub__train_config *cfg, int resume, u
     return UB_OK;
 }
 
-void ub__train_close(ub__train **tp) {
+void ub_train_close(ub__train **tp) {
     if (!tp || !*tp) return;
     ub__train *t = *tp;
     if (t->log) fclose(t->log);
@@ -918,7 +948,7 @@ void ub__train_close(ub__train **tp) {
     ub__fast_net_destroy(&t->net);
     ub__vgg_destroy(&t->vgg);
     ub__graph_free(&t->graph);
-    ub__param_table_free(&t->table);
+    ub__net_free(&t->arch);
     join_prefetch(t);
     ub__sampler_destroy(&t->sampler);
     ub_ctx_destroy(&t->data_ctx);
@@ -1031,7 +1061,7 @@ static ub_status grads_final(void *user, size_t from) { return start_buckets(use
    rank's gradient is of the mean loss over its share of the batch, so the mean over ranks is the
    gradient of the whole batch's mean loss, the same on every rank. */
 static ub_status sum_over_ranks(ub__train *t, ub_status own, double *loss) {
-    const size_t n = t->table.total;
+    const size_t n = t->arch.table.total;
     float *tail = t->grads + n;
     tail[TAIL_LOSS] = own ? 0.0f : (float)*loss;
     tail[TAIL_FAILED] = own ? 1.0f : 0.0f;
@@ -1067,7 +1097,7 @@ ub_status ub__train_step(ub__train *t, ub__train_stats *stats) {
     ub_ctx *ctx = t->ctx;
     double t0 = now_seconds();
     long step = t->step + 1;
-    size_t n = t->table.total;
+    size_t n = t->arch.table.total;
     int threads = ub_ctx_threads(ctx);
     t->unsent = n; /* no bucket started yet, even when this rank fails before its backward pass */
     ub_status st = make_batch(t, step);
@@ -1132,8 +1162,8 @@ static void log_row(ub__train *t, const ub__train_stats *s) {
     fputc('\n', t->log);
 }
 
-ub_status ub__train_run(ub__train *t, long stop_at, volatile sig_atomic_t *stop, ub__train_report_fn report,
-                        void *user, ub__train_outcome *outcome) {
+ub_status ub_train_run(ub__train *t, long stop_at, volatile sig_atomic_t *stop, ub_train_report_fn report,
+                        void *user, ub_train_outcome *outcome) {
     long last = stop_at > 0 && stop_at < t->cfg.steps ? stop_at : t->cfg.steps;
     int asked = 0;
     ub_status st = UB_OK;
@@ -1167,29 +1197,29 @@ ub_status ub__train_run(ub__train *t, long stop_at, volatile sig_atomic_t *stop,
     }
     if (!st) st = ub__train_save(t);
     if (outcome)
-        *outcome = t->diverged ? UB__TRAIN_DIVERGED : asked && t->step < last ? UB__TRAIN_STOPPED : UB__TRAIN_DONE;
+        *outcome = t->diverged ? UB_TRAIN_DIVERGED : asked && t->step < last ? UB_TRAIN_STOPPED : UB_TRAIN_DONE;
     return st;
 }
 
-long ub__train_steps_done(const ub__train *t) { return t->step; }
-size_t ub__train_param_count(const ub__train *t) { return t->table.total; }
+long ub_train_steps_done(const ub__train *t) { return t->step; }
+size_t ub_train_param_count(const ub__train *t) { return t->arch.table.total; }
 const float *ub__train_params(const ub__train *t) { return t->params; }
 const float *ub__train_ema(const ub__train *t) { return t->ema; }
 
-void ub__train_data_counts(const ub__train *t, int *images, int *skipped, int *val_images) {
+void ub_train_data_counts(const ub__train *t, int *images, int *skipped, int *val_images) {
     if (images) *images = ub__dataset_count(t->ds);
     if (skipped) *skipped = ub__dataset_skipped_count(t->ds);
     if (val_images) *val_images = t->vs[0].n;
 }
 
-void ub__train_last_val(const ub__train *t, double *psnr, double *ssim, double *input_psnr, double *input_ssim) {
+void ub_train_last_val(const ub__train *t, double *psnr, double *ssim, double *input_psnr, double *input_ssim) {
     if (psnr) *psnr = t->vs[0].psnr;
     if (ssim) *ssim = t->vs[0].ssim;
     if (input_psnr) *input_psnr = t->vs[0].input_psnr;
     if (input_ssim) *input_ssim = t->vs[0].input_ssim;
 }
 
-void ub__train_last_real_val(const ub__train *t, int *pairs, double *psnr, double *ssim, double *input_psnr,
+void ub_train_last_real_val(const ub__train *t, int *pairs, double *psnr, double *ssim, double *input_psnr,
                              double *input_ssim) {
     if (pairs) *pairs = t->vs[1].n;
     if (psnr) *psnr = t->vs[1].psnr;
@@ -1198,10 +1228,21 @@ void ub__train_last_real_val(const ub__train *t, int *pairs, double *psnr, doubl
     if (input_ssim) *input_ssim = t->vs[1].input_ssim;
 }
 
-void ub__train_timing(const ub__train *t, long *steps, double *data_seconds, double *step_seconds,
+void ub_train_timing(const ub__train *t, long *steps, double *data_seconds, double *step_seconds,
                       double *sum_seconds) {
     if (sum_seconds) *sum_seconds = t->sum_seconds;
     if (steps) *steps = t->steps_timed;
     if (data_seconds) *data_seconds = t->data_seconds;
     if (step_seconds) *step_seconds = t->step_seconds;
 }
+
+/* ---- unblur/train.h's view of train/dist.h ---- */
+
+ub_status ub_dist_open(ub_ctx *ctx, int *argc, char ***argv, ub_dist **out) {
+    return ub__dist_open(ctx, argc, argv, out);
+}
+void ub_dist_close(ub_dist **d) { ub__dist_close(d); }
+int ub_dist_local_processes(void) { return ub__dist_local_processes(); }
+int ub_dist_rank(const ub_dist *d) { return ub__dist_rank(d); }
+int ub_dist_size(const ub_dist *d) { return ub__dist_size(d); }
+const char *ub_dist_library(const ub_dist *d) { return ub__dist_library(d); }

@@ -21,7 +21,7 @@
    changing `steps`).
 
    A RUN FOLDER (cfg.run) holds
-       config.json              the resolved configuration (ub__train_config_to_json)
+       config.json              the resolved configuration (ub_train_config_to_json)
        log.csv                  step,loss,lr,images_per_s,val_psnr,val_ssim,val_input_psnr,val_input_ssim,
                                 real_psnr,real_ssim,real_input_psnr,real_input_ssim
                                 (the val columns empty except on validated steps; a resume drops the rows
@@ -73,98 +73,12 @@
 #ifndef UB_TRAIN_TRAIN_H
 #define UB_TRAIN_TRAIN_H
 
-#include <signal.h>
-#include <stdint.h>
+#include "unblur/train.h"
 
-#include "unblur/core.h"
-
-#define UB__TRAIN_PATH_MAX 1024
-
-typedef struct ub__train_config {
-    char data[UB__TRAIN_PATH_MAX];         /* folders of sharp images, comma-separated */
-    char ids[UB__TRAIN_PATH_MAX];          /* id list file, "" = every image */
-    char preset[64];                       /* synthesis preset (when synth_config is "") */
-    char synth_config[UB__TRAIN_PATH_MAX]; /* synthesis config JSON file, "" = the preset */
-    char val[UB__TRAIN_PATH_MAX];          /* validation folder (synthetic pairs), "" = none */
-    char val_pairs[UB__TRAIN_PATH_MAX];    /* folder of real blurred/sharp pairs, "" = none */
-    char run[UB__TRAIN_PATH_MAX];          /* the run folder (created if missing) */
-    int width, blocks, depth;              /* RBNet (mid_blocks = blocks, SE 8, SA 7) */
-    int patch, batch;
-    long steps;                            /* the schedule's length */
-    double lr, min_lr, weight_decay, clip, ema_decay;
-    long warmup;
-    char loss[16];                         /* "l1" or "charbonnier" */
-    double freq_weight;                    /* weight of the frequency loss (0: off) */
-    char vgg[UB__TRAIN_PATH_MAX];          /* VGG19 weights (torchvision names) for the perceptual loss, "" = off */
-    char vgg_layer[16];                    /* its compared layer, "" = nn/loss.h's default (relu3_3) */
-    double perceptual_weight;              /* weight of the perceptual loss (used when vgg is given) */
-    int64_t seed;                          /* 0 .. 2^63 - 1 */
-    int workers;                           /* sampler workers, 0 = the context's threads */
-    char optimizer[16];                    /* "adamw" (decoupled weight decay) or "adam" (L2 in the gradient) */
-    char model_dtype[8];                   /* model.safetensors: "F32", "F16" or "BF16" */
-    double checkpoint_seconds;             /* >= 0 */
-    long val_every;                        /* >= 1 */
-    int val_patch;
-    int prefetch;                          /* 1: a thread makes the next batch while the network runs */
-    double bucket_mb;                      /* under mpirun: MB of gradients per sum started during the
-                                              backward pass; 0: one sum after it */
-} ub__train_config;
-
-/* bucket_mb's default (measured in bench/TRAIN_RESULTS.md). */
-#define UB__TRAIN_BUCKET_MB 1.0
-
-/* Defaults: preset "gaussian", W 32, N 2, D 2, patch 64, batch 4, 1000 steps, lr 2e-4, warm-up 100,
-   min lr 1e-6, weight decay 1e-4, clip 1, EMA 0.999, loss l1, freq 0.1, no perceptual loss (weight 0.01
-   when a vgg file is given), seed 1, adamw, F32, checkpoint
-   300 s, val every 100, val patch 128, run "run". */
-void ub__train_config_default(ub__train_config *c);
-/* Applies the keys of a JSON object (the field names above, "run" included) to c; a key not listed,
-   a value of the wrong type or a string too long is an error naming the key ("NAME: unknown key 'k'"). */
-ub_status ub__train_config_from_json(ub_ctx *ctx, const char *text, const char *name, ub__train_config *c);
-/* The configuration as a JSON object, every key (malloc'ed, NULL when out of memory). */
-char *ub__train_config_to_json(const ub__train_config *c);
-/* Checks the ranges; the message names the key. */
-ub_status ub__train_config_check(ub_ctx *ctx, const ub__train_config *c);
-
-typedef struct ub__train ub__train;
-
-/* Opens a run: the dataset, samplers, network, validation set, run folder (config.json written, log.csv
-   opened). resume = 0: fresh weights from the seed; resume = 1: the state of cfg->run/checkpoint.safetensors,
-   refused with a one-line message naming the first key that differs (architecture or data/synthesis).
-   `ctx` must outlive the run. dist: the processes of a data-parallel run (train/dist.h), or NULL for a
-   run of one; it must outlive the run. Collective over dist's ranks, like ub__train_run and
-   ub__train_save: every rank calls them in the same order. */
-typedef struct ub__dist ub__dist;
-ub_status ub__train_open(ub_ctx *ctx, const ub__train_config *cfg, int resume, ub__dist *dist, ub__train **out);
-void ub__train_close(ub__train **t);
-
-typedef struct ub__train_stats {
-    long step, steps;      /* the step just done, of steps */
-    double loss, lr;
-    double images_per_s;   /* this step's */
-    double data_seconds;   /* of this step: making the batch (synthesis) */
-    double step_seconds;   /* of this step: all of it (validation and checkpoints not included) */
-    double seconds;        /* since the run (this process) started */
-    double eta_seconds;    /* the rest at the mean speed of this process */
-    int validated;         /* 1: the val_ fields are this step's */
-    double val_psnr, val_ssim, val_input_psnr, val_input_ssim;     /* synthetic set (NAN: none) */
-    double real_psnr, real_ssim, real_input_psnr, real_input_ssim; /* real pairs (NAN: none) */
-    int checkpointed;      /* 1: a checkpoint was written after this step */
-} ub__train_stats;
-
-/* Called after each step; non-zero asks to stop (like a signal). */
-typedef int (*ub__train_report_fn)(void *user, const ub__train_stats *s);
-
-typedef enum ub__train_outcome {
-    UB__TRAIN_DONE = 0,    /* reached cfg.steps or stop_at */
-    UB__TRAIN_STOPPED = 1, /* *stop became non-zero (or the report asked): checkpoint written */
-    UB__TRAIN_DIVERGED = 2 /* non-finite loss: nothing written, the status is UB_ERR_INVALID */
-} ub__train_outcome;
-
-/* Runs steps until cfg.steps or stop_at (0: cfg.steps), or until *stop (may be NULL; set by a signal
-   handler) is non-zero after a step; then writes the checkpoint and model.safetensors (not when diverged). */
-ub_status ub__train_run(ub__train *t, long stop_at, volatile sig_atomic_t *stop, ub__train_report_fn report,
-                        void *user, ub__train_outcome *outcome);
+/* The public API (unblur/train.h) under the names the library uses inside. */
+typedef ub_train_config ub__train_config;
+typedef ub_train ub__train;
+typedef ub_train_stats ub__train_stats;
 
 /* One step (above), without checkpoints; stats may be NULL. UB_ERR_INVALID when the loss or gradient
    norm is not finite (the state is then left as before the step). */
@@ -176,20 +90,8 @@ ub_status ub__train_save(ub__train *t);
    input's) as an SVG file, written atomically. train/curve.c. */
 ub_status ub__train_curve_svg(ub_ctx *ctx, const char *log_csv_text, const char *svg_path);
 
-/* Steps done, the parameter count, and the current weights / EMA weights (count floats). */
-long ub__train_steps_done(const ub__train *t);
-size_t ub__train_param_count(const ub__train *t);
+/* The current weights / EMA weights (ub_train_param_count floats). */
 const float *ub__train_params(const ub__train *t);
 const float *ub__train_ema(const ub__train *t);
-/* Images kept and skipped (smaller than the patch) by the dataset; validation images. */
-void ub__train_data_counts(const ub__train *t, int *images, int *skipped, int *val_images);
-/* Totals of this process's steps: count, seconds making batches, seconds in steps, and of those
-   seconds in the data-parallel sum (waiting for the other ranks included; 0 in a run of one). */
-void ub__train_timing(const ub__train *t, long *steps, double *data_seconds, double *step_seconds,
-                      double *sum_seconds);
-/* The last validation's metrics (NAN before any) on the synthetic set, and on the real pairs. */
-void ub__train_last_val(const ub__train *t, double *psnr, double *ssim, double *input_psnr, double *input_ssim);
-void ub__train_last_real_val(const ub__train *t, int *pairs, double *psnr, double *ssim, double *input_psnr,
-                             double *input_ssim);
 
 #endif

@@ -1,9 +1,9 @@
-/* nn/rbnet_ref.c — forward and backward of an RBNet graph in double precision
-   with the reference layers (see rbnet_ref.h). */
+/* nn/graph_ref.c — forward and backward of a graph in double precision with
+   the reference layers (see graph_ref.h). */
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/rbnet_ref.h"
+#include "nn/graph_ref.h"
 #include "nn/ref.h"
 
 static size_t value_size(const ub__graph *g, int v) {
@@ -47,8 +47,12 @@ static void forward_op(const ub__graph *g, const ub__op *op, const ub__param_tab
     switch (op->kind) {
     case UB_OP_PAD: ub__pad_reflect_forward_ref(y, x, n, a->c, a->h, a->w, o->h, o->w); break;
     case UB_OP_CONV:
-        ub__conv2d_forward_ref(y, x, param_data(t, params, op->w), param_data(t, params, op->bias), n, a->c, a->h, a->w,
-                               o->c, op->k, op->stride);
+        if (op->groups > 1)
+            ub__dwconv2d_forward_ref(y, x, param_data(t, params, op->w), param_data(t, params, op->bias), n, a->c, a->h,
+                                     a->w, op->k, op->stride);
+        else
+            ub__conv2d_forward_ref(y, x, param_data(t, params, op->w), param_data(t, params, op->bias), n, a->c, a->h,
+                                   a->w, o->c, op->k, op->stride);
         break;
     case UB_OP_CONVT:
         ub__convT2_forward_ref(y, x, param_data(t, params, op->w), param_data(t, params, op->bias), n, a->c, a->h, a->w,
@@ -68,6 +72,16 @@ static void forward_op(const ub__graph *g, const ub__op *op, const ub__param_tab
         ub__sa_forward_ref(y, s->caches[index], x, param_data(t, params, op->w), n, a->c, a->h, a->w, op->k);
         break;
     case UB_OP_CROP: crop(y, x, n, a->c, o->h, o->w, a->h, a->w); break;
+    case UB_OP_LAYERNORM:
+        ub__layernorm_forward_ref(y, s->caches[index], x, param_data(t, params, op->w),
+                                  param_data(t, params, op->bias), n, a->c, a->h, a->w);
+        break;
+    case UB_OP_GATE: ub__gate_forward_ref(y, x, n, o->c, (size_t)a->h * a->w); break;
+    case UB_OP_SCA:
+        ub__sca_forward_ref(y, s->caches[index], x, param_data(t, params, op->w), param_data(t, params, op->bias), n,
+                            a->c, a->h, a->w);
+        break;
+    case UB_OP_SCALE: ub__scale_forward_ref(y, x, param_data(t, params, op->w), n, a->c, (size_t)a->h * a->w); break;
     }
 }
 
@@ -75,10 +89,12 @@ static size_t cache_size(const ub__graph *g, const ub__op *op) {
     const ub__value *a = &g->values[op->a];
     if (op->kind == UB_OP_SE) return ub__se_cache_size(g->n, a->c, op->r);
     if (op->kind == UB_OP_SA) return ub__sa_cache_size(g->n, a->h, a->w);
+    if (op->kind == UB_OP_LAYERNORM) return ub__layernorm_cache_size(g->n, a->h, a->w);
+    if (op->kind == UB_OP_SCA) return ub__sca_cache_size(g->n, a->c);
     return 0;
 }
 
-ub_status ub__rbnet_forward_ref(ub_ctx *ctx, const ub__graph *g, const ub__param_table *t, const double *params,
+ub_status ub__graph_forward_ref(ub_ctx *ctx, const ub__graph *g, const ub__param_table *t, const double *params,
                                 const double *input, ub__ref_state *s) {
     memset(s, 0, sizeof *s);
     s->nvalues = g->nvalues;
@@ -93,7 +109,7 @@ ub_status ub__rbnet_forward_ref(ub_ctx *ctx, const ub__graph *g, const ub__param
     }
     if (!ok) {
         ub__ref_state_free(s);
-        return ub__fail(ctx, UB_ERR_NOMEM, "RBNet reference: out of memory");
+        return ub__fail(ctx, UB_ERR_NOMEM, "reference executor: out of memory");
     }
     memcpy(s->values[0], input, sizeof(double) * value_size(g, 0));
     for (int i = 0; i < g->nops; i++) forward_op(g, &g->ops[i], t, params, s, i);
@@ -109,8 +125,12 @@ static void backward_op(const ub__graph *g, const ub__op *op, const ub__param_ta
     switch (op->kind) {
     case UB_OP_PAD: ub__pad_reflect_backward_ref(dx, dy, n, a->c, a->h, a->w, o->h, o->w); break;
     case UB_OP_CONV:
-        ub__conv2d_backward_ref(dx, param_grad(t, dparams, op->w), param_grad(t, dparams, op->bias), dy, x,
-                                param_data(t, params, op->w), n, a->c, a->h, a->w, o->c, op->k, op->stride);
+        if (op->groups > 1)
+            ub__dwconv2d_backward_ref(dx, param_grad(t, dparams, op->w), param_grad(t, dparams, op->bias), dy, x,
+                                      param_data(t, params, op->w), n, a->c, a->h, a->w, op->k, op->stride);
+        else
+            ub__conv2d_backward_ref(dx, param_grad(t, dparams, op->w), param_grad(t, dparams, op->bias), dy, x,
+                                    param_data(t, params, op->w), n, a->c, a->h, a->w, o->c, op->k, op->stride);
         break;
     case UB_OP_CONVT:
         ub__convT2_backward_ref(dx, param_grad(t, dparams, op->w), param_grad(t, dparams, op->bias), dy, x,
@@ -132,10 +152,23 @@ static void backward_op(const ub__graph *g, const ub__op *op, const ub__param_ta
                             a->c, a->h, a->w, op->k);
         break;
     case UB_OP_CROP: crop_backward(dx, dy, n, a->c, o->h, o->w, a->h, a->w); break;
+    case UB_OP_LAYERNORM:
+        ub__layernorm_backward_ref(dx, param_grad(t, dparams, op->w), param_grad(t, dparams, op->bias), dy,
+                                   s->caches[index], x, param_data(t, params, op->w), n, a->c, a->h, a->w);
+        break;
+    case UB_OP_GATE: ub__gate_backward_ref(dx, dy, x, n, o->c, (size_t)a->h * a->w); break;
+    case UB_OP_SCA:
+        ub__sca_backward_ref(dx, param_grad(t, dparams, op->w), param_grad(t, dparams, op->bias), dy, s->caches[index],
+                             x, param_data(t, params, op->w), n, a->c, a->h, a->w);
+        break;
+    case UB_OP_SCALE:
+        ub__scale_backward_ref(dx, param_grad(t, dparams, op->w), dy, x, param_data(t, params, op->w), n, a->c,
+                               (size_t)a->h * a->w);
+        break;
     }
 }
 
-ub_status ub__rbnet_backward_ref(ub_ctx *ctx, const ub__graph *g, const ub__param_table *t, const double *params,
+ub_status ub__graph_backward_ref(ub_ctx *ctx, const ub__graph *g, const ub__param_table *t, const double *params,
                                  const ub__ref_state *s, const double *doutput, double *dparams, double *dinput) {
     double **grads = calloc((size_t)g->nvalues, sizeof(double *));
     int ok = grads != NULL;
@@ -149,5 +182,5 @@ ub_status ub__rbnet_backward_ref(ub_ctx *ctx, const ub__graph *g, const ub__para
     }
     for (int v = 0; grads && v < g->nvalues; v++) free(grads[v]);
     free(grads);
-    return ok ? UB_OK : ub__fail(ctx, UB_ERR_NOMEM, "RBNet reference: out of memory");
+    return ok ? UB_OK : ub__fail(ctx, UB_ERR_NOMEM, "reference executor: out of memory");
 }
