@@ -11,7 +11,12 @@
    tiles of the current image. --precision fp32|bf16|auto picks the
    convolutions' arithmetic (ub_model_set_precision): fp32 by default, as
    the PyTorch specification computes; bf16 only where the CPU does it
-   natively, else fp32 with a one-line notice (auto: without it). */
+   natively, else fp32 with a one-line notice (auto: without it).
+
+   --method blind needs no model: the camera-shake kernel is estimated from the
+   image itself (ub_deblur_blind: coarse to fine, L0 priors) and every channel
+   deconvolved with it; --kernel-size K (odd, 0 = automatic) bounds the kernel,
+   --kernel-out K.png writes the estimate (one input only). */
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -63,10 +68,55 @@ static int deblur_one(ub_ctx *ctx, ub_model *m, int tile, const char *in, const 
     return rc;
 }
 
+static int blind_progress(void *user, double done) { return cli_progress_callback(user, done, "blind"); }
+
+static int deblur_blind_one(ub_ctx *ctx, const ub_blind_params *bp, cli_progress *progress, const char *in,
+                            const char *out, const char *kernel_out) {
+    ub_image *img = NULL, *sharp = NULL;
+    ub_kernel *k = NULL;
+    int rc = 0;
+    if (ub_image_read(ctx, in, &img) != UB_OK) return cli_fail_ctx(ctx);
+    if (ub_deblur_blind(ctx, img, bp, blind_progress, progress, &sharp, &k) != UB_OK)
+        rc = cli_fail(EXIT_RUNTIME, "%s: %s", in, ub_last_error(ctx));
+    else if (ub_image_write(ctx, sharp, out, NULL) != UB_OK) rc = cli_fail_ctx(ctx);
+    else if (kernel_out && ub_kernel_write(ctx, k, kernel_out) != UB_OK) rc = cli_fail_ctx(ctx);
+    ub_image_destroy(&img);
+    ub_image_destroy(&sharp);
+    ub_kernel_destroy(&k);
+    return rc;
+}
+
+static int deblur_blind_all(const cli_globals *g, const cli_args *args, const char *out, int kernel_size,
+                            const char *kernel_out) {
+    int many = args->count > 1;
+    if (many && !is_dir(out)) return cli_fail(EXIT_USAGE, "%s: with several inputs, -o names an existing folder", out);
+    if (!many && ub_format_from_name(out) == UB_FORMAT_AUTO)
+        return cli_fail(EXIT_USAGE, "%s: unknown output format (use .png, .jpg or .jpeg)", out);
+    cli_progress progress;
+    ub_ctx *ctx = cli_make_context(g, &progress);
+    if (!ctx) return EXIT_RUNTIME;
+    ub_blind_params bp;
+    ub_blind_default(&bp);
+    bp.kernel_size = kernel_size;
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < args->count; i++) {
+        char path[4200];
+        if (many) output_in_folder(path, sizeof path, out, args->positional[i]);
+        rc = deblur_blind_one(ctx, &bp, &progress, args->positional[i], many ? path : out, kernel_out);
+    }
+    cli_progress_done(&progress);
+    ub_ctx_destroy(&ctx);
+    return rc;
+}
+
 int cmd_deblur(const cli_command *cmd, int argc, char **argv) {
-    const char *out = NULL, *model_path = NULL, *precision_name = "fp32";
-    int tile = 0;
+    const char *out = NULL, *model_path = NULL, *precision_name = "fp32", *method = "net", *kernel_out = NULL;
+    int tile = 0, kernel_size = 0;
     const cli_option opts[] = {
+        {"method", 0, OPT_STRING, &method, 0, 0, "M",
+         "net (default: RBNet, needs --model) or blind (estimate the camera-shake kernel, then deconvolve)"},
+        {"kernel-size", 0, OPT_INT, &kernel_size, 0, 1023, "K", "blind: the kernel's side, odd (0: automatic)"},
+        {"kernel-out", 0, OPT_STRING, &kernel_out, 0, 0, "K.png", "blind: write the estimated kernel (one input)"},
         {"output", 'o', OPT_STRING, &out, 0, 0, "OUT", "output image, or a folder for several inputs"},
         {"model", 0, OPT_STRING, &model_path, 0, 0, "M", "RBNet weights (.safetensors, PyTorch names)"},
         {"tile", 0, OPT_INT, &tile, 0, 1 << 16, "N",
@@ -88,6 +138,15 @@ int cmd_deblur(const cli_command *cmd, int argc, char **argv) {
                             args.positional[0]);
         return cli_fail(EXIT_USAGE, "deblurring needs an output: unblur IN -o OUT");
     }
+    const int blind = !strcmp(method, "blind");
+    if (!blind && strcmp(method, "net")) return cli_fail(EXIT_USAGE, "--method %s: use net or blind", method);
+    if (blind && kernel_size != 0 && kernel_size % 2 == 0)
+        return cli_fail(EXIT_USAGE, "--kernel-size %d: use an odd size (or 0 for automatic)", kernel_size);
+    if (!blind && (kernel_out || kernel_size))
+        return cli_fail(EXIT_USAGE, "--kernel-size and --kernel-out go with --method blind");
+    if (blind && kernel_out && args.count > 1)
+        return cli_fail(EXIT_USAGE, "--kernel-out takes one input");
+    if (blind) return deblur_blind_all(&g, &args, out, kernel_size, kernel_out);
     if (!model_path)
         return cli_fail(EXIT_RUNTIME, "%s: no model is bundled with this version yet; give one with --model "
                         "M.safetensors (weights in rbnet.py's format)", args.positional[0]);

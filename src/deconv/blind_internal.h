@@ -1,0 +1,78 @@
+/* deconv/blind_internal.h — what the three files of blind deconvolution share (blind.c: the driver,
+   blind_latent.c: the latent image step, blind_kernel.c: the kernel step).
+
+   Every step works on one grey plane on a PERIODIC frame of fw x fh pixels (the image at (0, 0),
+   the rest a smooth wrap-around fill, see ub__blind_pad), so that every convolution is circular and
+   every quadratic problem one FFT division. (The final non-blind step is ub_deconv's.) Kernels are kw x kh (odd), centre at (kw/2, kh/2),
+   convolution orientation (unblur/synth.h). Results do not depend on the thread count: the FFTs
+   are single-threaded plans applied to fixed data, the parallel loops are element-wise and every
+   sum is taken serially. */
+#ifndef UB_DECONV_BLIND_INTERNAL_H
+#define UB_DECONV_BLIND_INTERNAL_H
+
+#include <fftw3.h>
+#include <stdint.h>
+
+#include "core/internal.h"
+#include "unblur/deconv.h"
+
+/* Frames smaller than this many pixels run their element-wise loops on one thread: on a busy machine
+   the barriers of thousands of tiny parallel loops cost more than the loops. */
+#define UB__BLIND_PAR_MIN ((size_t)1 << 18)
+
+/* One frame's FFT plans and scratch (fftwf_malloc'ed). */
+typedef struct ub__bfft {
+    int w, h, cw;       /* real frame and its complex width (w / 2 + 1) */
+    size_t n, nc;       /* w * h, h * cw */
+    fftwf_plan fwd, inv;
+    float *real;        /* n: scratch */
+    fftwf_complex *cplx; /* nc: scratch */
+    int threads;
+} ub__bfft;
+
+/* Plans under the project's FFTW planner lock (single-threaded plans, FFTW_ESTIMATE). */
+ub_status ub__bfft_init(ub_ctx *ctx, ub__bfft *f, int w, int h);
+void ub__bfft_free(ub__bfft *f);
+/* r2c of `in` (n floats, not modified) into `out` (nc). */
+void ub__bfft_forward(ub__bfft *f, const float *in, fftwf_complex *out);
+/* c2r of `in` (not modified) into `out`, scaled by 1 / n (so inverse(forward(x)) = x). */
+void ub__bfft_inverse(ub__bfft *f, fftwf_complex *in, float *out);
+/* The transfer function of a kw x kh kernel (centre moved to (0, 0), wrapped). */
+void ub__bfft_otf(ub__bfft *f, const float *k, int kw, int kh, fftwf_complex *out);
+/* |D_x|^2 + |D_y|^2 of the forward differences, into `out` (nc reals). */
+void ub__bfft_grad_denominator(const ub__bfft *f, float *out);
+
+/* Fills a fw x fh frame (fw >= w, fh >= h) with the w x h image at (0, 0) and a wrap-around
+   extension that blends its opposite borders smoothly, so that the periodic frame has no jumps. */
+void ub__blind_pad(const float *img, int w, int h, float *frame, int fw, int fh);
+
+/* Circular forward differences of a frame: gx(x, y) = v(x + 1, y) - v(x, y), gy likewise. */
+void ub__blind_grad(const float *v, int w, int h, float *gx, float *gy);
+
+/* The latent step: argmin_x ||k (*) x - y||^2 + lp ||x||_0 + lg ||grad x||_0 by half-quadratic
+   splitting (Pan et al. 2014), on the frame of `f`. Y: FFT of the padded blurry frame; K: the OTF.
+   x: out, n floats. */
+typedef struct ub__latent_params {
+    double lambda_pixel, lambda_grad;
+    double kappa;    /* growth of the splitting weights per iteration (2) */
+    double beta_max; /* where the splitting stops (1e5) */
+} ub__latent_params;
+ub_status ub__blind_latent(ub__bfft *f, fftwf_complex *Y, fftwf_complex *K, const ub__latent_params *p,
+                           float *x);
+
+/* The kernel step: the kw x kh kernel minimising ||grad x (*) k - grad y||^2 + gamma ||k||^2 over
+   the frame (conjugate gradients from `k`'s current value), with gx, gy the (thresholded) latent
+   gradients and BX, BY the FFTs of the blurry frame's gradients; then cleaned (ub__blind_kernel_clean). */
+ub_status ub__blind_kernel(ub__bfft *f, const float *gx, const float *gy, fftwf_complex *BX,
+                           fftwf_complex *BY, double gamma, int cg_iters, float *k, int kw, int kh);
+
+/* Negative values to 0, values below `prune` times the maximum to 0, 8-connected components
+   carrying less than `min_mass` of the total removed, sum 1, centroid moved to the centre by an
+   integer shift. Returns 0, or -1 when nothing is left (k is then a delta). */
+int ub__blind_kernel_clean(float *k, int kw, int kh, double prune, double min_mass);
+
+/* The gradient-magnitude threshold that keeps about `keep` pixels in each of four orientation
+   bins (Cho & Lee 2009's rule as Pan et al. use it). */
+double ub__blind_grad_threshold(const float *gx, const float *gy, size_t n, size_t keep);
+
+#endif
