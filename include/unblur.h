@@ -13,6 +13,7 @@
      unblur/nn.h       RBNet: weights (safetensors, PyTorch names), inference
      unblur/train.h    training RBNet: run folders, the loop, checkpoints, MPI processes
      unblur/deconv.h   classical deconvolution: Wiener, Richardson-Lucy, sparse priors, blind
+     unblur/eval.h     evaluation: benchmark sets, methods, scores, tables
 
    Conventions:
    - every public symbol starts with ub_ (types, functions) or UB_ (macros);
@@ -32,5 +33,6 @@
 #include "unblur/nn.h"
 #include "unblur/train.h"
 #include "unblur/deconv.h"
+#include "unblur/eval.h"
 
 #endif

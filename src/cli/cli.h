@@ -80,5 +80,6 @@ int cmd_kernels(const cli_command *cmd, int argc, char **argv);
 int cmd_model(const cli_command *cmd, int argc, char **argv);
 int cmd_train(const cli_command *cmd, int argc, char **argv);
 int cmd_deconv(const cli_command *cmd, int argc, char **argv);
+int cmd_eval(const cli_command *cmd, int argc, char **argv);
 
 #endif

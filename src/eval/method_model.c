@@ -1,0 +1,37 @@
+/* eval/method_model.c — "model:PATH": RBNet weights run over the whole image in tiles. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval/internal.h"
+
+/* "folder/stem" of the weights file: trained models are RUN/model.safetensors, so the stem alone
+   would name every model "model". */
+static char *model_name(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char *stem = ub__eval_stem(path);
+    if (!stem || !slash) return stem;
+    const char *dir = slash;
+    while (dir > path && dir[-1] != '/') dir--;
+    char *name = slash > dir ? ub__eval_printf("%.*s/%s", (int)(slash - dir), dir, stem) : NULL;
+    if (name) {
+        free(stem);
+        return name;
+    }
+    return stem;
+}
+
+ub_status ub__eval_model_open(ub_ctx *ctx, ub_eval_method *m, const char *path) {
+    ub_status st = ub_model_load(ctx, path, &m->model);
+    if (st != UB_OK) return st;
+    m->owns_model = true;
+    char *name = model_name(path);
+    if (!name) return ub__fail(ctx, UB_ERR_NOMEM, "out of memory");
+    free(m->name);
+    m->name = name;
+    return UB_OK;
+}
+
+ub_status ub__eval_model_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out) {
+    (void)ctx; /* the model reports through the context it was loaded with */
+    return ub_model_run_tiled(m->model, item->input, UB_MODEL_TILE_DEFAULT, out);
+}

@@ -1,0 +1,84 @@
+/* eval/methods.c — the methods an evaluation can run: a table of {name, needs-kernel, open, run}.
+
+   Adding a method is one row here and its run function in a file of its own (method_model.c,
+   method_deconv.c). The identity is here: it is the baseline every gain is measured from. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval/internal.h"
+
+static ub_status identity_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out) {
+    (void)m;
+    return ub_image_clone(ctx, item->input, out);
+}
+
+static const eval_method_kind methods[] = {
+    {"identity", false, false, NULL, identity_run},
+    {"model", true, false, ub__eval_model_open, ub__eval_model_run},
+    {"wiener", false, true, NULL, ub__eval_wiener_run},
+    {"rl", false, true, NULL, ub__eval_rl_run},
+    {"blind", false, false, NULL, ub__eval_blind_run},
+};
+
+const char *ub_eval_method_list(void) { return "identity, model:PATH, wiener, rl, blind"; }
+
+static const eval_method_kind *find_method(const char *spec, size_t n) {
+    for (size_t i = 0; i < sizeof methods / sizeof *methods; i++)
+        if (strlen(methods[i].name) == n && !strncmp(spec, methods[i].name, n)) return &methods[i];
+    return NULL;
+}
+
+ub_status ub_eval_method_create(ub_ctx *ctx, const char *spec, ub_eval_method **out) {
+    *out = NULL;
+    const char *colon = strchr(spec, ':');
+    size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
+    const eval_method_kind *k = find_method(spec, n);
+    if (!k) return ub__fail(ctx, UB_ERR_INVALID, "method '%s': unknown (%s)", spec, ub_eval_method_list());
+    if (k->takes_argument != (colon != NULL) || (colon && !colon[1]))
+        return ub__fail(ctx, UB_ERR_INVALID, "method '%s': %s", spec,
+                        k->takes_argument ? "expects model:PATH" : "takes no argument");
+    ub_eval_method *m = calloc(1, sizeof *m);
+    if (!m) return ub__fail(ctx, UB_ERR_NOMEM, "out of memory");
+    m->kind = k;
+    m->name = ub__eval_strdup(k->name);
+    ub_status st = m->name ? UB_OK : ub__fail(ctx, UB_ERR_NOMEM, "out of memory");
+    if (st == UB_OK && k->open) st = k->open(ctx, m, colon ? colon + 1 : NULL);
+    if (st != UB_OK) ub_eval_method_destroy(&m);
+    *out = m;
+    return st;
+}
+
+ub_status ub_eval_method_from_model(ub_ctx *ctx, const char *name, ub_model *model, ub_eval_method **out) {
+    *out = NULL;
+    ub_eval_method *m = calloc(1, sizeof *m);
+    if (!m) return ub__fail(ctx, UB_ERR_NOMEM, "out of memory");
+    m->kind = find_method("model", 5);
+    m->name = ub__eval_strdup(name && *name ? name : "model");
+    m->model = model;
+    if (!m->name) {
+        ub_eval_method_destroy(&m);
+        return ub__fail(ctx, UB_ERR_NOMEM, "out of memory");
+    }
+    *out = m;
+    return UB_OK;
+}
+
+void ub_eval_method_destroy(ub_eval_method **mp) {
+    if (!mp || !*mp) return;
+    ub_eval_method *m = *mp;
+    if (m->owns_model) ub_model_destroy(&m->model);
+    free(m->name);
+    free(m);
+    *mp = NULL;
+}
+
+const char *ub_eval_method_name(const ub_eval_method *m) { return m->name; }
+int ub_eval_method_needs_kernel(const ub_eval_method *m) { return m->kind->needs_kernel; }
+
+ub_status ub_eval_method_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out) {
+    *out = NULL;
+    if (m->kind->needs_kernel && !item->kernel)
+        return ub__fail(ctx, UB_ERR_UNSUPPORTED, "%s: method %s needs the true kernel, which this item lacks",
+                        item->name, m->name);
+    return m->kind->run(ctx, m, item, out);
+}
