@@ -1,7 +1,8 @@
 /* tests/test_eval.c — the evaluation: sets made of tiny PNGs written here (both pair layouts, Levin,
    Lai, synth, sharp), scores equal to ub_metrics_compute on the same files, one-line errors naming
    the file (unpaired, size mismatch, bad specs), in-memory blurs identical across runs and thread
-   counts (1 vs 2), summaries (gain, worse, n/a), the JSON and CSV writers; and on the shared data
+   counts (1 vs 2), summaries (gain, worse, n/a), the JSON and CSV writers, the HTML report (its
+   crop where an output differs, its images, escaping, errors); and on the shared data
    (skipped where absent), the Levin inputs' published mean of 23.25 dB. */
 #include <math.h>
 #include <stdlib.h>
@@ -362,6 +363,89 @@ static void test_summaries(ub_ctx *ctx, const char *dir) {
     ub_eval_set_destroy(&set);
 }
 
+static char *read_text(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *t = calloc(1, 1 << 22);
+    if (t) t[fread(t, 1, (1 << 22) - 1, f)] = 0;
+    fclose(f);
+    return t;
+}
+
+static int count_of(const char *text, const char *what) {
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, what)); p += strlen(what)) n++;
+    return n;
+}
+
+/* The HTML report: a saved output changed in a 20x20 square puts the crop over that square; one
+   JPEG thumbnail and one PNG crop per column; names escaped; no outputs folder: "not saved"; a
+   missing curve or other sets: an error and no file. */
+static void test_report(ub_ctx *ctx, const char *dir) {
+    char set_dir[512], saved[512], html[512], spec[600];
+    snprintf(set_dir, sizeof set_dir, "%s", test_join(dir, "rep&<x>"));
+    snprintf(saved, sizeof saved, "%s", test_join(dir, "rep_saved"));
+    snprintf(html, sizeof html, "%s", test_join(dir, "r.html"));
+    make_dir(set_dir);
+    make_dir(test_join(set_dir, "blur"));
+    make_dir(test_join(set_dir, "sharp"));
+    write_image(ctx, test_join(set_dir, "blur/a.png"), 256, 200, 3, 7);
+    write_image(ctx, test_join(set_dir, "sharp/a.png"), 256, 200, 3, 8);
+    snprintf(spec, sizeof spec, "pairs:%s", set_dir);
+    ub_eval_set *set = NULL;
+    ub_eval_method *m = NULL;
+    ub_eval_results *r = NULL;
+    CHECK_OK(ctx, ub_eval_set_open(ctx, spec, NULL, &set));
+    CHECK_OK(ctx, ub_eval_method_create(ctx, "identity", &m));
+    ub_eval_options o = {.save_dir = saved};
+    if (set && m) CHECK_OK(ctx, ub_eval_run(ctx, &set, 1, &m, 1, &o, &r));
+    if (!r) goto done;
+    /* the identity's saved output, changed in the square [180, 200) x [130, 150) */
+    const char *out = test_join(saved, "pairs_rep__x_/identity/a.png");
+    ub_image *img = NULL;
+    CHECK_OK(ctx, ub_image_read(ctx, out, &img));
+    if (img) {
+        for (int c = 0; c < 3; c++)
+            for (int y = 130; y < 150; y++)
+                for (int x = 180; x < 200; x++) ub_image_plane(img, c)[y * 256 + x] = 1 - ub_image_plane(img, c)[y * 256 + x];
+        CHECK_OK(ctx, ub_image_write(ctx, img, out, NULL));
+        ub_image_destroy(&img);
+    }
+    ub_eval_report_options ro = {.outputs_dir = saved};
+    CHECK_OK(ctx, ub_eval_write_report(ctx, r, &set, 1, &ro, html));
+    char *t = read_text(html);
+    CHECK(t != NULL);
+    if (t) {
+        const char *at = strstr(t, "crop at (");
+        int x = -1, y = -1;
+        CHECK(at && sscanf(at, "crop at (%d, %d)", &x, &y) == 2);
+        CHECK_MSG(x <= 180 && x + 96 >= 200 && y <= 130 && y + 96 >= 150, "crop at (%d, %d)", x, y);
+        CHECK(count_of(t, "data:image/jpeg;base64,") == 3 && count_of(t, "data:image/png;base64,") == 3);
+        CHECK(strstr(t, "<td>pairs:rep&amp;&lt;x&gt;</td><td>identity</td><td>1</td>") && !strstr(t, "rep&<x>"));
+        free(t);
+    }
+    ro.outputs_dir = NULL;
+    CHECK_OK(ctx, ub_eval_write_report(ctx, r, &set, 1, &ro, html));
+    t = read_text(html);
+    CHECK(t && strstr(t, "not saved") && count_of(t, "data:image/jpeg;base64,") == 2);
+    free(t);
+    remove(html);
+    ro.curve_svg = test_join(dir, "nope.svg");
+    CHECK(ub_eval_write_report(ctx, r, &set, 1, &ro, html) == UB_ERR_IO && strstr(ub_last_error(ctx), "nope.svg"));
+    ro.curve_svg = NULL;
+    ub_eval_set *other = NULL;
+    snprintf(spec, sizeof spec, "pairs:%s", test_join(dir, "gopro"));
+    CHECK_OK(ctx, ub_eval_set_open(ctx, spec, NULL, &other));
+    if (other) CHECK(ub_eval_write_report(ctx, r, &other, 1, &ro, html) == UB_ERR_INVALID);
+    ub_eval_set_destroy(&other);
+    struct stat sb;
+    CHECK(stat(html, &sb) != 0);
+done:
+    ub_eval_results_destroy(&r);
+    ub_eval_method_destroy(&m);
+    ub_eval_set_destroy(&set);
+}
+
 /* The shift-tolerant score: PSNR searched like ub_metrics_compute (the same value and offset), SSIM
    climbed from there to the same best as the full search on a shifted, blurred copy. */
 static void test_score(ub_ctx *ctx) {
@@ -465,6 +549,7 @@ int main(void) {
     test_summaries(ctx, dir);
     test_score(ctx);
     test_progress(ctx, dir);
+    test_report(ctx, dir);
     ub_ctx_destroy(&ctx);
     test_levin_real();
     return test_finish("test_eval");

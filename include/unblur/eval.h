@@ -51,7 +51,7 @@
    RESULTS — per image: PSNR/SSIM of the output and of the input (the identity), the gain, the
    method's seconds; per (set, method): means, the number of images made worse (lower PSNR than the
    input), seconds per megapixel of input. Writers: Markdown (a string), JSON and CSV files
-   (atomically); one more writer (an HTML report) reads the same accessors.
+   (atomically); an HTML report (ub_eval_write_report) with thumbnails and crops of the saved outputs.
 
    The library never prints; progress goes to the callback of ub_eval_options. */
 #ifndef UNBLUR_EVAL_H
@@ -166,6 +166,27 @@ UB_API ub_status ub_eval_format_markdown(ub_ctx *ctx, const ub_eval_results *r, 
 UB_API ub_status ub_eval_write_json(ub_ctx *ctx, const ub_eval_results *r, const char *path);
 /* One row per (set, method, image). Atomic. */
 UB_API ub_status ub_eval_write_csv(ub_ctx *ctx, const ub_eval_results *r, const char *path);
+
+/* The HTML report: one self-contained file (images as base64 data: URIs, no external resource).
+   The summary table (the Markdown table's rows), then per set up to `images_per_set` items spread
+   evenly over the set (the first, the last and evenly between), each a row of thumbnails
+   blurry | each method | sharp (box-downscaled to at most 320 px wide, JPEG quality 85) with their
+   PSNR, and under it the same 96x96 crop of each at 2.5x (PNG, nearest-neighbour), placed where the
+   images differ most: the window of the largest summed per-pixel variance across the input and
+   the methods' outputs, on a grid of 24 px steps. The inputs and references are loaded again from
+   `sets` (the same sets, in the order given to ub_eval_run; items are deterministic); the outputs
+   are read from `outputs_dir` as ub_eval_run's save_dir wrote them. */
+typedef struct ub_eval_report_options {
+    const char *outputs_dir;  /* the save_dir of the run; NULL: the methods' cells say "not saved" */
+    size_t images_per_set;    /* 0: 6 */
+    const char *curve_svg;    /* NULL or a training run's curve.svg, embedded as an image */
+    const char *title;        /* NULL: "unblur eval" */
+    uint8_t reserved[32];     /* zero */
+} ub_eval_report_options;
+
+/* Writes the report atomically. `opts` may be NULL. */
+UB_API ub_status ub_eval_write_report(ub_ctx *ctx, const ub_eval_results *r, ub_eval_set *const *sets, size_t nsets,
+                                      const ub_eval_report_options *opts, const char *path);
 
 #ifdef __cplusplus
 }

@@ -1,10 +1,15 @@
-/* cli/cmd_eval.c — `unblur eval --set S... --method M... [--json F] [--csv F] [--save DIR]`:
+/* cli/cmd_eval.c — `unblur eval --set S... --method M... [--json F] [--csv F] [--save DIR]
+   [--report F.html [--report-images N] [--run RUNDIR | --curve F.svg]]`:
    the project's yardstick. Every method runs on every image of every set; the means per
-   (set, method) are printed as a Markdown table, per-image rows go to --json / --csv.
+   (set, method) are printed as a Markdown table, per-image rows go to --json / --csv, and the HTML
+   report reads the outputs back from --save (or from a temporary folder beside the report, removed
+   afterwards).
 
    --set and --method may be repeated (the option parser keeps one value per option, so they are
    taken out of argv here first). The context has no progress callback: the models would report
    their tiles through it; the bar follows the evaluation's own (method, image) runs instead. */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +132,54 @@ static void print_timing(const ub_eval_summary *s, size_t n, double wall) {
     if (n) putchar('\n');
 }
 
+/* ---- the report's temporary outputs ---- */
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* A fresh folder "DIR/.unblur-report-XXXXXX" beside `report` (same file system, where the user may
+   write), malloc'ed; NULL (reported) on failure. */
+static char *make_temp_dir(const char *report) {
+    const char *slash = strrchr(report, '/');
+    int dir_len = slash ? (int)(slash - report) : 1;
+    const char *dir = slash ? report : ".";
+    if (slash && dir_len == 0) dir = "/", dir_len = 1;
+    size_t n = (size_t)dir_len + 32;
+    char *t = malloc(n);
+    if (!t) return cli_fail(EXIT_RUNTIME, "out of memory"), NULL;
+    snprintf(t, n, "%.*s/.unblur-report-XXXXXX", dir_len, dir);
+    if (!mkdtemp(t)) {
+        cli_fail(EXIT_RUNTIME, "%s: cannot create a temporary folder for the report's images", t);
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+typedef struct report_args {
+    const char *path, *run, *curve, *save;
+    int images;
+} report_args;
+
+static int write_report(ub_ctx *ctx, const ub_eval_results *r, const eval_job *job, const report_args *a) {
+    ub_eval_report_options o = {.outputs_dir = a->save, .images_per_set = (size_t)a->images, .curve_svg = a->curve};
+    if (ub_eval_write_report(ctx, r, job->sets, (size_t)job->nsets, &o, a->path) != UB_OK) return cli_fail_ctx(ctx);
+    return 0;
+}
+
+/* --run RUNDIR: its curve.svg (malloc'ed into *curve); either must be readable before the run starts. */
+static int check_curve(report_args *a, char **curve) {
+    if (a->run) {
+        if (!(*curve = malloc(strlen(a->run) + 16))) return cli_fail(EXIT_RUNTIME, "out of memory");
+        sprintf(*curve, "%s/curve.svg", a->run);
+        a->curve = *curve;
+    }
+    if (a->curve && access(a->curve, R_OK) != 0) return cli_fail(EXIT_RUNTIME, "%s: cannot read the curve", a->curve);
+    return 0;
+}
+
 /* The table, then where the time went, on stdout; the files asked for. */
 static int write_outputs(ub_ctx *ctx, const ub_eval_results *r, const char *json, const char *csv, double wall) {
     char *md = NULL;
@@ -146,6 +199,7 @@ int cmd_eval(const cli_command *cmd, int argc, char **argv) {
     argc = take_specs(argc, argv, &sets, &methods);
     if (argc < 0) return EXIT_USAGE;
     const char *root = NULL, *json = NULL, *csv = NULL, *save = NULL, *set_help = NULL, *method_help = NULL;
+    report_args rep = {.images = 6};
     const cli_option opts[] = {
         {"set", 0, OPT_STRING, &set_help, 0, 0, "SPEC", "a benchmark set (repeatable; see below)"},
         {"method", 0, OPT_STRING, &method_help, 0, 0, "M", "identity, model:PATH, wiener, rl, blind (repeatable)"},
@@ -153,6 +207,10 @@ int cmd_eval(const cli_command *cmd, int argc, char **argv) {
         {"json", 0, OPT_STRING, &json, 0, 0, "FILE", "write the summary and every image's scores as JSON"},
         {"csv", 0, OPT_STRING, &csv, 0, 0, "FILE", "write one row per (set, method, image)"},
         {"save", 0, OPT_STRING, &save, 0, 0, "DIR", "write the outputs as DIR/SET/METHOD/IMAGE.png"},
+        {"report", 0, OPT_STRING, &rep.path, 0, 0, "FILE", "write a self-contained HTML report (table, images, crops)"},
+        {"report-images", 0, OPT_INT, &rep.images, 1, 1000, "N", "images per set in the report, spread over the set (6)"},
+        {"run", 0, OPT_STRING, &rep.run, 0, 0, "RUNDIR", "a training run: its curve.svg goes into the report"},
+        {"curve", 0, OPT_STRING, &rep.curve, 0, 0, "FILE", "an SVG curve for the report (instead of --run)"},
     };
     cli_globals g = {0};
     cli_args args;
@@ -166,6 +224,12 @@ int cmd_eval(const cli_command *cmd, int argc, char **argv) {
     if (!ctx) return EXIT_RUNTIME;
     eval_job job = {0};
     int rc = open_job(ctx, &sets, &methods, root, &job);
+    if (!rc && (rep.run || rep.curve) && !rep.path) rc = cli_fail(EXIT_USAGE, "eval: --run and --curve need --report");
+    if (!rc && rep.run && rep.curve) rc = cli_fail(EXIT_USAGE, "eval: give --run or --curve, not both");
+    char *temp = NULL, *curve = NULL;
+    if (!rc) rc = check_curve(&rep, &curve);
+    if (!rc && rep.path && !save && !(save = temp = make_temp_dir(rep.path))) rc = EXIT_RUNTIME;
+    rep.save = save;
     ub_eval_results *r = NULL;
     ub_eval_options o = {.save_dir = save, .progress = on_progress, .progress_user = &progress};
     double t0 = now_seconds();
@@ -173,6 +237,10 @@ int cmd_eval(const cli_command *cmd, int argc, char **argv) {
         rc = cli_fail_ctx(ctx);
     cli_progress_done(&progress);
     if (!rc) rc = write_outputs(ctx, r, json, csv, now_seconds() - t0);
+    if (!rc && rep.path) rc = write_report(ctx, r, &job, &rep);
+    if (temp) nftw(temp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(temp);
+    free(curve);
     ub_eval_results_destroy(&r);
     close_job(&job);
     ub_ctx_destroy(&ctx);

@@ -98,6 +98,10 @@ struct ub_eval_results {
     size_t nstrings, strings_cap;
 };
 
+/* In place: letters, digits, '.', '-', '_' kept; anything else (the '/' and ':' of names) becomes
+   '_'; never "." or "..". The names of SAVE/SET/METHOD/ITEM.png (run.c; read back by report.c). */
+void ub__eval_file_safe(char *s);
+
 /* ---- helpers (sets.c) ---- */
 
 /* malloc'ed copies / formatting; NULL on failure. */

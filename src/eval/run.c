@@ -62,8 +62,7 @@ static ub_status push_image(ub_ctx *ctx, ub_eval_results *r, const ub_eval_image
 
 /* ---- saving outputs ---- */
 
-/* Letters, digits, '.', '-', '_' kept; anything else (the '/' and ':' of names) becomes '_'. */
-static void file_safe(char *s) {
+void ub__eval_file_safe(char *s) {
     for (; *s; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '.' ||
               *s == '-' || *s == '_'))
@@ -83,7 +82,7 @@ static ub_status save_output(ub_ctx *ctx, const char *root, const char *set, con
     char *dir1 = NULL, *dir2 = NULL, *path = NULL;
     ub_status st = names[0] && names[1] && names[2] ? UB_OK : ub__fail(ctx, UB_ERR_NOMEM, "out of memory");
     if (st == UB_OK) {
-        for (int i = 0; i < 3; i++) file_safe(names[i]);
+        for (int i = 0; i < 3; i++) ub__eval_file_safe(names[i]);
         dir1 = ub__eval_printf("%s/%s", root, names[0]);
         dir2 = ub__eval_printf("%s/%s/%s", root, names[0], names[1]);
         path = ub__eval_printf("%s/%s/%s/%s.png", root, names[0], names[1], names[2]);
