@@ -3,7 +3,7 @@
 # run stops it with a checkpoint and exit 0, and resuming to step S gives a checkpoint byte-identical
 # to a run straight to S; a second signal exits at once (130) and leaves a checkpoint that resumes;
 # --config with flags overriding; one-line errors: unknown config key, mismatched checkpoint, a
-# diverging run (huge learning rate).
+# diverging run (huge learning rate); --val-set (benchmark sets in log.csv and the curve) and --init-from.
 # usage: cli_train.sh UNBLUR WORKDIR SOURCE_DIR
 set -u
 u=$1 work=$2 src=$3
@@ -54,6 +54,65 @@ one_line_error "huge learning rate: stopped, last checkpoint kept" "not finite.*
 one_line_error "huge learning rate before any checkpoint: says so" "not finite.*no checkpoint had been written yet" -- \
   $u train "${tiny[@]}" --run "$work/f" --steps 30 --lr 1e6 --warmup 0 --clip 0 --checkpoint-seconds 1000
 check "... and writes none" "[ ! -e '$work/f/checkpoint.safetensors' ] && [ ! -e '$work/f/model.safetensors' ]"
+
+# --val-set: benchmark sets (eval's specs) scored on the EMA weights at each validation, into log.csv's
+# own columns and the curve; a set that does not open is refused before the run starts
+mkdir -p "$work/vsrc"
+for i in 1 2; do $u convert "$src/examples/scene.png" "$work/vsrc/v$i.png" --quiet; done
+$u synth "$work/vsrc" -o "$work/pairs" --threads 1 --quiet
+$u train "${tiny[@]}" --run "$work/g" --steps 30 --stop-at 20 --val-every 10 --val-set "pairs:$work/pairs:crop=64" \
+  --val-set "synth:$work/vsrc:crop=64"
+check "--val-set: log.csv gains each set's columns" \
+  "head -1 '$work/g/log.csv' | grep -q 'real_input_ssim,pairs_pairs_psnr,pairs_pairs_input_psnr,synth_vsrc_realistic_psnr,synth_vsrc_realistic_input_psnr\$'"
+# the rows of steps 10 and 20: four finite numbers in columns 13..16; other rows empty there
+finite_sets() { awk -F, -v s="$2" '$1 == s { ok = NF == 16; for (i = 13; i <= 16; i++) ok = ok && $i ~ /^[0-9]+\.[0-9]+$/ && $i > 5 && $i < 100; found = 1 }
+  END { exit !(found && ok) }' "$1"; }
+check "--val-set: finite PSNRs at steps 10 and 20" "finite_sets '$work/g/log.csv' 10 && finite_sets '$work/g/log.csv' 20"
+check "--val-set: nothing between validations" "awk -F, '\$1 == 11 { exit !(\$13 == \"\" && \$16 == \"\") }' '$work/g/log.csv'"
+check "--val-set: config.json's val_sets" "grep -q '\"val_sets\": \"pairs:$work/pairs:crop=64,synth:$work/vsrc:crop=64\"' '$work/g/config.json'"
+check "--val-set: the curve draws the sets" "grep -q 'pairs_pairs PSNR' '$work/g/curve.svg' && grep -q 'synth_vsrc_realistic PSNR' '$work/g/curve.svg'"
+# the PSNR axis spans the logged values only (an empty last column once read the next row's step)
+check "--val-set: the curve's PSNR axis tops below 60 dB" \
+  "grep -o 'fill=\"#c00\">[0-9.]*<' '$work/g/curve.svg' | sed 's/.*>//; s/<//' | awk '\$1 > 60 { bad = 1 } END { exit bad || NR != 2 }'"
+$u train --resume "$work/g" --threads 1 --quiet
+check "--val-set: a resumed run keeps the sets (same header, step 30 scored)" \
+  "[ \$(grep -c '^step,' '$work/g/log.csv') -eq 1 ] && finite_sets '$work/g/log.csv' 30"
+one_line_error "--val-set: a missing set refused, named" "val_sets: .*$work/nope" -- \
+  $u train "${tiny[@]}" --run "$work/h" --val-set "pairs:$work/nope"
+one_line_error "--val-set: an unknown name refused, named" "nosuch:crop=64" -- \
+  $u train "${tiny[@]}" --run "$work/h" --val-set "pairs:$work/pairs:crop=64,nosuch:crop=64"
+check "... before the run starts" "[ ! -e '$work/h' ]"
+# names resolve under --data-root (here a pair set posing as reds_dev)
+mkdir -p "$work/root"; cp -r "$work/pairs" "$work/root/reds_dev"
+$u train "${tiny[@]}" --run "$work/m" --steps 10 --val-every 10 --data-root "$work/root" --val-set reds_dev:crop=64
+check "--data-root: an alias resolves under it" \
+  "head -1 '$work/m/log.csv' | grep -q ',reds_dev_psnr,reds_dev_input_psnr\$' && awk -F, '\$1 == 10 { exit !(\$13 > 5) }' '$work/m/log.csv'"
+
+# --init-from: a fresh run from a model's weights (EMA too; new optimiser state and schedule)
+cp "$work/g/model.safetensors" "$work/init.safetensors"
+cp "$work/g/model.safetensors" "$work/init2.safetensors"
+zero_lr=(--lr 1e-30 --min-lr 0 --stop-at 1)
+$u train "${tiny[@]}" --run "$work/i" --init-from "$work/init.safetensors" "${zero_lr[@]}"
+check "--init-from: step 1 at lr 1e-30 keeps the model's weights" \
+  "$u model diff '$work/init.safetensors' '$work/i/model.safetensors' --tolerance 1e-6 --quiet >/dev/null"
+$u train "${tiny[@]}" --run "$work/i0" "${zero_lr[@]}"
+check "... which a run from the seed does not" \
+  "! $u model diff '$work/init.safetensors' '$work/i0/model.safetensors' --tolerance 1e-6 --quiet >/dev/null 2>&1"
+check "--init-from: config.json's init_from" "grep -q '\"init_from\": \"$work/init.safetensors\"' '$work/i/config.json'"
+$u train "${tiny[@]}" --run "$work/j" --init-from "$work/init.safetensors" --stop-at 5
+rm "$work/init.safetensors"
+$u train --resume "$work/j" --stop-at 10 --threads 1 --quiet
+check "--init-from: resuming does not re-read the model (gone)" "[ \$? -eq 0 ]"
+$u train "${tiny[@]}" --run "$work/k" --init-from "$work/init2.safetensors" --stop-at 10
+check "--init-from: resumed run identical to a straight one (not re-applied)" \
+  "cmp -s '$work/j/checkpoint.safetensors' '$work/k/checkpoint.safetensors'"
+$u model init -o "$work/w8.safetensors" --width 8 --blocks 1 --quiet
+$u model init -o "$work/naf.safetensors" --width 4 --blocks 1 --block naf --quiet
+one_line_error "--init-from: another width refused, named" "width is 8 in the model, 4 in this run" -- \
+  $u train "${tiny[@]}" --run "$work/l" --init-from "$work/w8.safetensors"
+one_line_error "--init-from: another block refused, named" "block is naf in the model, res in this run" -- \
+  $u train "${tiny[@]}" --run "$work/l" --init-from "$work/naf.safetensors"
+check "... before the run starts" "[ ! -e '$work/l' ]"
 
 echo "cli_train: $((n - fails)) of $n passed"
 [ $fails -eq 0 ] && rm -rf "$work"

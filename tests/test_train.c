@@ -79,6 +79,9 @@ static void test_config_json(ub_ctx *ctx) {
     ub__train_config a, b;
     tiny_config(&a, "run-json");
     a.lr = 1.25e-3, a.seed = 1234567890123ll;
+    snprintf(a.val_sets, sizeof a.val_sets, "reds_dev:crop=128,pairs:x/y");
+    snprintf(a.data_root, sizeof a.data_root, "data");
+    snprintf(a.init_from, sizeof a.init_from, "m.safetensors");
     char *text = ub_train_config_to_json(&a);
     CHECK(text != NULL);
     ub_train_config_default(&b);
@@ -86,7 +89,13 @@ static void test_config_json(ub_ctx *ctx) {
     char *again = ub_train_config_to_json(&b);
     CHECK(again && strcmp(text, again) == 0);
     CHECK(b.lr == 1.25e-3 && b.seed == 1234567890123ll && b.width == 4);
+    CHECK(!strcmp(b.val_sets, a.val_sets) && !strcmp(b.data_root, "data") && !strcmp(b.init_from, "m.safetensors"));
     free(text), free(again);
+    /* an older run's config.json (no val_sets, data_root, init_from) still reads: the defaults, none */
+    ub__train_config old;
+    ub_train_config_default(&old);
+    CHECK_OK(ctx, ub_train_config_from_json(ctx, "{\"width\": 8}", "old.json", &old));
+    CHECK(old.val_sets[0] == '\0' && old.data_root[0] == '\0' && old.init_from[0] == '\0');
     CHECK(ub_train_config_from_json(ctx, "{\"width\": 8, \"wdith\": 8}", "t.json", &b) == UB_ERR_INVALID);
     CHECK_MSG(strstr(ub_last_error(ctx), "unknown key 'wdith'") != NULL, "%s", ub_last_error(ctx));
     CHECK(ub_train_config_from_json(ctx, "{\"width\": \"8\"}", "t.json", &b) == UB_ERR_INVALID);

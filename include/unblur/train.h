@@ -58,6 +58,12 @@ typedef struct ub_train_config {
     int prefetch;                          /* 1: a thread makes the next batch while the network runs */
     double bucket_mb;                      /* under mpirun: MB of gradients per sum started during the
                                               backward pass; 0: one sum after it */
+    char val_sets[UB_TRAIN_PATH_MAX];     /* benchmark sets (unblur/eval.h specs, e.g. "reds_dev:crop=128"),
+                                              comma-separated, scored on the EMA weights at each validation;
+                                              "" = none */
+    char data_root[UB_TRAIN_PATH_MAX];    /* where val_sets' aliases resolve, "" = eval's "../shared/data" */
+    char init_from[UB_TRAIN_PATH_MAX];    /* a fresh run's starting weights (a model file of the run's
+                                              architecture; the EMA starts from them), "" = from the seed */
 } ub_train_config;
 
 /* bucket_mb's default (measured in bench/TRAIN_RESULTS.md). */
@@ -80,7 +86,8 @@ typedef struct ub_train ub_train;
 typedef struct ub__dist ub_dist; /* the processes of a data-parallel run (below) */
 
 /* Opens a run: the dataset, samplers, network, validation set, run folder (config.json written, log.csv
-   opened). resume = 0: fresh weights from the seed; resume = 1: the state of cfg->run/checkpoint.safetensors,
+   opened). resume = 0: fresh weights from the seed (or cfg->init_from's, refused with a message naming the
+   first architecture key that differs); resume = 1: the state of cfg->run/checkpoint.safetensors,
    refused with a one-line message naming the first key that differs (architecture or data/synthesis).
    `ctx` must outlive the run. dist: the processes of a data-parallel run (train/dist.h), or NULL for a
    run of one; it must outlive the run. Collective over dist's ranks, like ub_train_run and
@@ -129,6 +136,11 @@ UB_API void ub_train_timing(const ub_train *t, long *steps, double *data_seconds
 UB_API void ub_train_last_val(const ub_train *t, double *psnr, double *ssim, double *input_psnr, double *input_ssim);
 UB_API void ub_train_last_real_val(const ub_train *t, int *pairs, double *psnr, double *ssim, double *input_psnr,
                              double *input_ssim);
+
+/* The benchmark sets of cfg.val_sets (rank 0; 0 on the others): their count; for k < count, set k's log.csv
+   column prefix (NAME of NAME_psnr) and the last validation's mean PSNR of the EMA weights' outputs and of
+   the inputs (NAN before any). Any pointer may be NULL. */
+UB_API int ub_train_val_sets(const ub_train *t, int k, const char **name, double *psnr, double *input_psnr);
 
 /* ---- the processes of a data-parallel run (MPI; a run of one without mpirun) ---- */
 /* Joins the run's processes (MPI_Init when started by an MPI launcher; else a run of one). argc/argv may

@@ -7,6 +7,9 @@
    The configuration is resolved in this order: defaults, --resume RUN's config.json, --config's JSON,
    then every flag given. The run itself is behind the public include/unblur/train.h.
 
+   --val-set SPEC is repeatable (and a SPEC may hold several, comma-separated): the sets given replace
+   the config's val_sets (--val-set none: no set); each is scored on the EMA weights at every validation.
+
    Signals: the first SIGINT/SIGTERM sets a flag that the training loop reads after each step: it
    finishes the step, writes the checkpoint and exits 0. A second signal exits at once (_exit(130))
    without touching files; the checkpoint on disk is whole, being written atomically. */
@@ -44,10 +47,45 @@ static void install_handlers(void) {
 typedef struct train_flags {
     const char *config, *resume, *data, *ids, *preset, *synth_config, *val, *val_pairs, *run, *loss, *optimizer;
     const char *model_dtype, *vgg, *vgg_layer, *perceptual_weight, *block, *skip_attention;
+    const char *data_root, *init_from, *val_set_help;
+    char val_sets[UB_TRAIN_PATH_MAX]; /* every --val-set, comma-joined */
+    int val_sets_given;
     const char *lr, *min_lr, *weight_decay, *clip, *ema_decay, *freq_weight, *checkpoint_seconds, *bucket_mb;
     int width, blocks, mid_blocks, depth, patch, batch, workers, val_patch, prefetch;
     int64_t steps, warmup, seed, val_every, stop_at, log_every;
 } train_flags;
+
+/* Moves every --val-set SPEC / --val-set=SPEC out of argv into f->val_sets (comma-joined; "none" clears
+   the list); returns the new argc, or -1 (reported). */
+static int take_val_sets(int argc, char **argv, train_flags *f) {
+    static const char name[] = "--val-set";
+    const size_t n = sizeof name - 1;
+    int out = 0;
+    for (int i = 0; i < argc;) {
+        if (!strcmp(argv[i], "--")) {
+            while (i < argc) argv[out++] = argv[i++];
+            break;
+        }
+        const char *a = argv[i], *v;
+        if (strncmp(a, name, n) || (a[n] != '\0' && a[n] != '=')) {
+            argv[out++] = argv[i++];
+            continue;
+        }
+        if (a[n] == '=') v = a + n + 1, i += 1;
+        else if (i + 1 < argc) v = argv[i + 1], i += 2;
+        else return cli_fail(EXIT_USAGE, "train: --val-set needs a value"), -1;
+        if (!*v) return cli_fail(EXIT_USAGE, "train: --val-set needs a value"), -1;
+        size_t len = strlen(f->val_sets);
+        if (!strcmp(v, "none")) {
+            f->val_sets[0] = '\0', f->val_sets_given = 1;
+            continue;
+        }
+        if (len + 1 + strlen(v) >= sizeof f->val_sets) return cli_fail(EXIT_USAGE, "train: --val-set: too long"), -1;
+        snprintf(f->val_sets + len, sizeof f->val_sets - len, "%s%s", len ? "," : "", v);
+        f->val_sets_given = 1;
+    }
+    return out;
+}
 
 static int read_json_file(ub_ctx *ctx, const char *path, ub_train_config *c) {
     FILE *fp = fopen(path, "rb");
@@ -106,6 +144,9 @@ static int apply_flags(const train_flags *f, ub_train_config *c) {
         {c->vgg_layer, sizeof c->vgg_layer, f->vgg_layer, "vgg-layer"},
         {c->block, sizeof c->block, f->block, "block"},
         {c->skip_attention, sizeof c->skip_attention, f->skip_attention, "skip-attention"},
+        {c->data_root, sizeof c->data_root, f->data_root, "data-root"},
+        {c->init_from, sizeof c->init_from, f->init_from, "init-from"},
+        {c->val_sets, sizeof c->val_sets, f->val_sets_given ? f->val_sets : NULL, "val-set"},
     };
     for (size_t i = 0; i < sizeof strings / sizeof *strings; i++)
         if (set_string(strings[i].field, strings[i].size, strings[i].value, strings[i].flag)) return EXIT_USAGE;
@@ -139,6 +180,7 @@ static int apply_flags(const train_flags *f, ub_train_config *c) {
 }
 
 typedef struct reporter {
+    const ub_train *t; /* its benchmark sets' last scores */
     int tty, quiet;
     long log_every;
     int drawn;
@@ -154,7 +196,7 @@ static void format_eta(double s, char *buf, size_t size) {
 static int report(void *user, const ub_train_stats *s) {
     reporter *r = user;
     if (r->quiet) return 0;
-    char eta[32], val[200] = "";
+    char eta[32], val[1024] = "";
     format_eta(s->eta_seconds, eta, sizeof eta);
     if (s->validated && isfinite(s->val_psnr))
         snprintf(val, sizeof val, "  val PSNR %.2f dB (input %.2f) SSIM %.4f", s->val_psnr, s->val_input_psnr,
@@ -162,6 +204,14 @@ static int report(void *user, const ub_train_stats *s) {
     if (s->validated && isfinite(s->real_psnr))
         snprintf(val + strlen(val), sizeof val - strlen(val), "  real PSNR %.2f dB (input %.2f) SSIM %.4f",
                  s->real_psnr, s->real_input_psnr, s->real_ssim);
+    for (int k = 0, n = s->validated && r->t ? ub_train_val_sets(r->t, 0, NULL, NULL, NULL) : 0; k < n; k++) {
+        const char *name;
+        double psnr, input;
+        ub_train_val_sets(r->t, k, &name, &psnr, &input);
+        size_t len = strlen(val);
+        if (isfinite(psnr) && len < sizeof val)
+            snprintf(val + len, sizeof val - len, "  %s %.2f dB (input %.2f)", name, psnr, input);
+    }
     if (r->tty) {
         /* at most ~10 redraws a second, but every validation and the last step */
         if (!s->validated && s->step != s->steps && r->drawn && s->seconds - r->last_draw < 0.1) return 0;
@@ -183,6 +233,7 @@ static int train(ub_ctx *ctx, ub_dist *dist, const ub_train_config *c, int resum
     ub_train *t = NULL;
     ub_status opened = ub_train_open(ctx, c, resume, dist, &t);
     cli_progress_done(loading); /* ends the "loading images" bar before our own lines */
+    loading->enabled = 0;       /* and no "deblur" bar from the --val-set models over them */
     if (opened != UB_OK) return cli_fail_ctx(ctx);
     int images, skipped, nval;
     ub_train_data_counts(t, &images, &skipped, &nval);
@@ -199,6 +250,8 @@ static int train(ub_ctx *ctx, ub_dist *dist, const ub_train_config *c, int resum
         fprintf(stderr, "unblur: %d processes (%s), %d images of each batch of %d per process, %d threads each\n",
                 ub_dist_size(dist), ub_dist_library(dist), c->batch / ub_dist_size(dist), c->batch,
                 ub_ctx_threads(ctx));
+    if (!r->quiet && c->init_from[0] && !resume) fprintf(stderr, "unblur: weights from %s\n", c->init_from);
+    r->t = t;
     install_handlers();
     ub_train_outcome outcome = UB_TRAIN_DONE;
     ub_status st = ub_train_run(t, stop_at, &stop_requested, report, r, &outcome);
@@ -206,6 +259,7 @@ static int train(ub_ctx *ctx, ub_dist *dist, const ub_train_config *c, int resum
     long done = ub_train_steps_done(t), timed;
     double data_s, step_s, sum_s;
     ub_train_timing(t, &timed, &data_s, &step_s, &sum_s);
+    r->t = NULL;
     ub_train_close(&t);
     if (!r->quiet && timed > 0 && step_s > 0) {
         char sum[64] = "";
@@ -245,6 +299,12 @@ int cmd_train(const cli_command *cmd, int argc, char **argv) {
         {"synth-config", 0, OPT_STRING, &f.synth_config, 0, 0, "C.json", "synthesis config file (instead of a preset)"},
         {"val", 0, OPT_STRING, &f.val, 0, 0, "DIR", "validation images (centre crops, blurred once)"},
         {"val-pairs", 0, OPT_STRING, &f.val_pairs, 0, 0, "DIR", "real pairs: blur/ + sharp/, or *blur* + *sharp*"},
+        {"val-set", 0, OPT_STRING, &f.val_set_help, 0, 0, "SPEC",
+         "a set as in 'unblur eval --set', scored at each validation into log.csv (repeatable; "
+         "e.g. reds_dev:crop=128:step=3; none: no set)"},
+        {"data-root", 0, OPT_STRING, &f.data_root, 0, 0, "DIR", "where --val-set names resolve (../shared/data)"},
+        {"init-from", 0, OPT_STRING, &f.init_from, 0, 0, "MODEL",
+         "start a fresh run from these weights (same architecture; new optimiser state and schedule)"},
         {"run", 0, OPT_STRING, &f.run, 0, 0, "RUN", "the run folder (default 'run')"},
         {"width", 0, OPT_INT, &f.width, 1, 1024, "W", "channels at the first level (32)"},
         {"blocks", 0, OPT_INT, &f.blocks, 0, 64, "N", "residual blocks per stage (2)"},
@@ -282,6 +342,8 @@ int cmd_train(const cli_command *cmd, int argc, char **argv) {
     cli_globals g = {0};
     cli_args args;
     int nopts = (int)(sizeof opts / sizeof *opts);
+    argc = take_val_sets(argc, argv, &f);
+    if (argc < 0) return EXIT_USAGE;
     if (cli_parse(cmd, argc, argv, opts, nopts, &g, &args)) return EXIT_USAGE;
     if (g.help) {
         cli_print_help(cmd, opts, nopts);
@@ -320,7 +382,7 @@ int cmd_train(const cli_command *cmd, int argc, char **argv) {
     if (!rc) rc = apply_flags(&f, &c);
     if (!rc && !c.data[0])
         rc = cli_fail(EXIT_USAGE, "train: no training images: give --data DIR (or --config, --resume)");
-    reporter r = {isatty(STDERR_FILENO), g.quiet, f.log_every > 0 ? (long)f.log_every : 100, 0, 0.0};
+    reporter r = {NULL, isatty(STDERR_FILENO), g.quiet, f.log_every > 0 ? (long)f.log_every : 100, 0, 0.0};
     if (!rc) rc = train(ctx, dist, &c, f.resume != NULL, f.stop_at > 0 ? (long)f.stop_at : 0, &r, &progress);
     cli_progress_done(&progress);
     ub_dist_close(&dist);

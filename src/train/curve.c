@@ -1,7 +1,8 @@
 /* train/curve.c — the training curve as an SVG drawn from log.csv (see train.h): the loss per step
    (light) and its running mean over ~2% of the steps (dark), on a log scale, left axis; the validation
-   PSNR (red points and line) and the blurry input's PSNR (dashed), right axis. Plain text output, no
-   library: a polyline per series, at most ~2000 points each. */
+   PSNR (red points and line) and the blurry input's PSNR (dashed), right axis; the benchmark sets'
+   (val_sets: the columns NAME_psnr, NAME_input_psnr after the fixed twelve) likewise, one colour each,
+   named in a legend. Plain text output, no library: a polyline per series, at most ~2000 points each. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -75,16 +76,43 @@ static double csv_field(const char *row, int col) {
         if (!row || *row == '\n') return NAN;
         row++;
     }
+    /* an empty field; strtod would skip a newline's whitespace into the next row */
+    if (*row == ',' || *row == '\n' || *row == '\r' || *row == '\0' || *row == ' ') return NAN;
     char *end;
     double v = strtod(row, &end);
     return end == row ? NAN : v;
 }
 
+/* The fixed columns of log.csv; then two per benchmark set. */
+enum { FIXED_COLUMNS = 12, MAX_SETS = 16 };
+
 typedef struct curves {
     series loss, mean, psnr, input;
+    int nsets;
+    char set_name[MAX_SETS][64];
+    series set_psnr[MAX_SETS], set_input[MAX_SETS];
 } curves;
 
+/* The benchmark sets' names from the header: NAME of each NAME_psnr at columns 12, 14, ... */
+static void parse_header(const char *text, curves *c) {
+    const char *f = text;
+    for (int col = 0; f && *f && *f != '\n' && c->nsets < MAX_SETS; col++) {
+        size_t len = strcspn(f, ",\n");
+        if (col >= FIXED_COLUMNS && (col - FIXED_COLUMNS) % 2 == 0) {
+            size_t keep = len > 5 && !strncmp(f + len - 5, "_psnr", 5) ? len - 5 : len;
+            if (keep >= sizeof c->set_name[0]) keep = sizeof c->set_name[0] - 1;
+            char *name = c->set_name[c->nsets++];
+            for (size_t i = 0; i < keep; i++) /* XML-safe */
+                name[i] = (f[i] >= 'a' && f[i] <= 'z') || (f[i] >= 'A' && f[i] <= 'Z') || (f[i] >= '0' && f[i] <= '9')
+                              ? f[i] : '_';
+            name[keep] = '\0';
+        }
+        f = f[len] == ',' ? f + len + 1 : NULL;
+    }
+}
+
 static int parse_log(const char *text, curves *c) {
+    parse_header(text, c);
     const char *line = strchr(text, '\n'); /* skip the header */
     while (line && *++line) {
         double step = csv_field(line, 0), loss = csv_field(line, 1);
@@ -92,6 +120,11 @@ static int parse_log(const char *text, curves *c) {
         if (isfinite(step) && isfinite(loss) && loss > 0 && push(&c->loss, step, loss)) return -1;
         if (isfinite(step) && isfinite(psnr) && push(&c->psnr, step, psnr)) return -1;
         if (isfinite(step) && isfinite(input) && push(&c->input, step, input)) return -1;
+        for (int k = 0; k < c->nsets; k++) {
+            double p = csv_field(line, FIXED_COLUMNS + 2 * k), in = csv_field(line, FIXED_COLUMNS + 2 * k + 1);
+            if (isfinite(step) && isfinite(p) && push(&c->set_psnr[k], step, p)) return -1;
+            if (isfinite(step) && isfinite(in) && push(&c->set_input[k], step, in)) return -1;
+        }
         line = strchr(line, '\n');
     }
     /* running mean of log10(loss) over a window of ~2% of the rows */
@@ -150,6 +183,11 @@ static void draw(text_buf *b, const curves *c) {
     range(&c->loss, 1, &l0, &l1);
     range(&c->psnr, 0, &p0, &p1);
     range(&c->input, 0, &p0, &p1);
+    for (int k = 0; k < c->nsets; k++) {
+        range(&c->set_psnr[k], 0, &p0, &p1), range(&c->set_input[k], 0, &p0, &p1);
+        for (size_t i = 0; i < c->set_psnr[k].n; i++)
+            x0 = fmin(x0, c->set_psnr[k].x[i]), x1 = fmax(x1, c->set_psnr[k].x[i]);
+    }
     pad_range(&x0, &x1, 1), pad_range(&l0, &l1, 0.1), pad_range(&p0, &p1, 1);
     frame fl = {x0, x1, l0, l1, 1}, fp = {x0, x1, p0, p1, 0};
     put(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" "
@@ -171,6 +209,21 @@ static void draw(text_buf *b, const curves *c) {
     for (size_t i = 0; i < c->psnr.n && i < MAX_POINTS; i++)
         put(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"#c00\"/>\n", px(&fp, c->psnr.x[i]),
             py(&fp, c->psnr.y[i]));
+    static const char *const colours[] = {"#07a", "#e70", "#2a2", "#a3c", "#b80", "#088", "#c48", "#555"};
+    for (int k = 0; k < c->nsets; k++) {
+        const char *col = colours[k % (int)(sizeof colours / sizeof *colours)];
+        char style[96];
+        snprintf(style, sizeof style, "stroke=\"%s\" stroke-dasharray=\"4 3\"", col);
+        polyline(b, &c->set_input[k], &fp, style);
+        snprintf(style, sizeof style, "stroke=\"%s\" stroke-width=\"1.5\"", col);
+        polyline(b, &c->set_psnr[k], &fp, style);
+        for (size_t i = 0; i < c->set_psnr[k].n && i < MAX_POINTS; i++)
+            put(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>\n", px(&fp, c->set_psnr[k].x[i]),
+                py(&fp, c->set_psnr[k].y[i]), col);
+        /* the legend: top left inside the frame; names are letters, digits and '_' (train.c makes them so) */
+        put(b, "<text x=\"%d\" y=\"%d\" fill=\"%s\">%s PSNR (dashed: input)</text>\n", LEFT + 8, TOP + 16 + 14 * k,
+            col, c->set_name[k]);
+    }
     put(b, "</svg>\n");
 }
 
@@ -184,5 +237,6 @@ ub_status ub__train_curve_svg(ub_ctx *ctx, const char *text, const char *svg_pat
                                       : ub_write_file_atomic(ctx, svg_path, b.s, b.len);
     free(b.s);
     free_series(&c.loss), free_series(&c.mean), free_series(&c.psnr), free_series(&c.input);
+    for (int k = 0; k < c.nsets; k++) free_series(&c.set_psnr[k]), free_series(&c.set_input[k]);
     return st;
 }

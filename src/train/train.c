@@ -17,13 +17,17 @@
 #include "nn/dnnl_exec.h"
 #include "nn/loss.h"
 #include "nn/arch.h"
+#include "nn/model.h"
 #include "nn/optim.h"
 #include "nn/safetensors.h"
 #include "train/dataset.h"
 #include "train/dist.h"
+#include "unblur/eval.h"
 #include "unblur/metrics.h"
 
 #define MAX_FOLDERS 16
+/* Benchmark sets scored at each validation (cfg.val_sets). */
+#define MAX_VAL_SETS 16
 /* The validation pairs' seed stream ("val"): distinct from the training samples' (seed, step >= 1). */
 #define VAL_STREAM 0x76616cu
 /* The weight initialisation's stream: step 0 of the sampler is never drawn, so (0, this) is free. */
@@ -55,7 +59,7 @@ static const config_key config_keys[] = {
     NUM_KEY(perceptual_weight, KEY_DBL), NUM_KEY(seed, KEY_I64),
     NUM_KEY(workers, KEY_INT), STR_KEY(optimizer), STR_KEY(model_dtype), NUM_KEY(checkpoint_seconds, KEY_DBL),
     NUM_KEY(val_every, KEY_LONG), NUM_KEY(val_patch, KEY_INT), NUM_KEY(prefetch, KEY_INT),
-    NUM_KEY(bucket_mb, KEY_DBL),
+    NUM_KEY(bucket_mb, KEY_DBL), STR_KEY(val_sets), STR_KEY(data_root), STR_KEY(init_from),
 };
 #define NKEYS (sizeof config_keys / sizeof *config_keys)
 
@@ -245,6 +249,13 @@ struct ub_train {
     ub_image *val_out;
     ub__graph val_graph;
     ub__fast_net *val_net;
+    /* benchmark sets (cfg.val_sets, unblur/eval.h) scored on a model holding a copy of the EMA weights */
+    int nsets;
+    ub_eval_set *esets[MAX_VAL_SETS];
+    char set_column[MAX_VAL_SETS][64]; /* log.csv's column prefix */
+    double set_psnr[MAX_VAL_SETS], set_input_psnr[MAX_VAL_SETS];
+    ub_model *val_model;
+    ub_eval_method *val_method;
     double start_time, last_checkpoint;
     long start_step;
     int diverged; /* a non-finite loss, gradient norm or state stopped the run */
@@ -583,7 +594,78 @@ static ub_status open_real_set(ub__train *t) {
     return st;
 }
 
+/* A set's column prefix in log.csv: its name (the alias, or KIND:FOLDER) with every character other than
+   a letter, digit or '_' made '_'; a name already taken gets "_2", "_3"... */
+static void set_column(ub__train *t, int k) {
+    char *col = t->set_column[k];
+    snprintf(col, sizeof t->set_column[k] - 4, "%s", ub_eval_set_name(t->esets[k]));
+    for (char *c = col; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_')) *c = '_';
+    size_t len = strlen(col);
+    for (int n = 2, clash = 1; clash; n++) {
+        clash = 0;
+        for (int j = 0; j < k; j++) clash |= strcmp(t->set_column[j], col) == 0;
+        if (clash) snprintf(col + len, 4, "_%d", n % 100); /* n <= MAX_VAL_SETS */
+    }
+}
+
+/* Opens cfg.val_sets (comma-separated specs): an error names the set; and the model they are scored on. */
+static ub_status open_eval_sets(ub__train *t) {
+    ub_ctx *ctx = t->ctx;
+    char specs[UB_TRAIN_PATH_MAX];
+    snprintf(specs, sizeof specs, "%s", t->cfg.val_sets);
+    ub_status st = UB_OK;
+    for (char *save = NULL, *spec = strtok_r(specs, ",", &save); !st && spec; spec = strtok_r(NULL, ",", &save)) {
+        while (*spec == ' ') spec++;
+        if (!*spec) continue;
+        if (t->nsets == MAX_VAL_SETS)
+            return ub__fail(ctx, UB_ERR_INVALID, "training config: val_sets: more than %d sets", MAX_VAL_SETS);
+        st = ub_eval_set_open(ctx, spec, t->cfg.data_root[0] ? t->cfg.data_root : NULL, &t->esets[t->nsets]);
+        if (st) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", ub_last_error(ctx));
+            if (strstr(why, spec)) return ub__fail(ctx, st, "val_sets: %s", why);
+            return ub__fail(ctx, st, "val_sets: set '%s': %s", spec, why);
+        }
+        t->nsets++;
+        if (ub_eval_set_count(t->esets[t->nsets - 1]) == 0)
+            return ub__fail(ctx, UB_ERR_INVALID, "val_sets: set '%s': no images", spec);
+        set_column(t, t->nsets - 1);
+        t->set_psnr[t->nsets - 1] = t->set_input_psnr[t->nsets - 1] = NAN;
+    }
+    if (!st && t->nsets > 0) st = ub__model_make(ctx, t->arch.arch, &t->arch.config, &t->val_model);
+    if (!st && t->nsets > 0) st = ub_eval_method_from_model(ctx, "ema", t->val_model, &t->val_method);
+    return st;
+}
+
+/* Scores the EMA weights on the benchmark sets (ub_eval_run, as `unblur eval` would score model.safetensors). */
+static ub_status validate_eval_sets(ub__train *t) {
+    memcpy(t->val_model->params, t->ema, t->arch.table.total * sizeof(float));
+    ub_eval_results *r = NULL;
+    ub_status st = ub_eval_run(t->ctx, t->esets, (size_t)t->nsets, &t->val_method, 1, NULL, &r);
+    if (st) return st;
+    const ub_eval_summary *sum;
+    const ub_eval_image *img;
+    size_t nsum = ub_eval_results_summaries(r, &sum), nimg = ub_eval_results_images(r, &img), at = 0;
+    for (int k = 0; k < t->nsets && (size_t)k < nsum; k++) {
+        /* images come set-major, sum[k].count of them per set */
+        double in = 0;
+        size_t finite = 0;
+        for (size_t i = at; i < at + sum[k].count && i < nimg; i++)
+            if (isfinite(img[i].input_psnr)) in += img[i].input_psnr, finite++;
+        at += sum[k].count;
+        t->set_psnr[k] = sum[k].psnr;
+        t->set_input_psnr[k] = finite ? in / (double)finite : NAN;
+    }
+    ub_eval_results_destroy(&r);
+    return UB_OK;
+}
+
 static ub_status open_validation(ub__train *t) {
+    if (t->cfg.val_sets[0]) {
+        ub_status st = open_eval_sets(t);
+        if (st) return st;
+    }
     if (!t->cfg.val[0] && !t->cfg.val_pairs[0]) return UB_OK;
     ub_ctx *ctx = t->ctx;
     int vp = t->cfg.val_patch;
@@ -617,6 +699,7 @@ static ub_status validate(ub__train *t) {
     ub_status st = UB_OK;
     for (int k = 0; !st && k < 2; k++)
         if (t->vs[k].n > 0) st = validate_set(t, &t->vs[k]);
+    if (!st && t->nsets > 0) st = validate_eval_sets(t);
     return st;
 }
 
@@ -743,10 +826,64 @@ static ub_status load_checkpoint(ub__train *t) {
     return s;
 }
 
+/* A fresh run's weights (and EMA) from cfg.init_from, a model file of this run's architecture. */
+static ub_status load_init(ub__train *t) {
+    ub_ctx *ctx = t->ctx;
+    const char *path = t->cfg.init_from;
+    ub__safetensors *st = NULL;
+    ub_status s = ub__st_open(ctx, path, &st);
+    if (s) return s;
+    ub__net net;
+    memset(&net, 0, sizeof net);
+    s = ub__net_from_meta(ctx, st, &net);
+    if (!s && net.arch != t->arch.arch)
+        s = ub__fail(ctx, UB_ERR_MISMATCH, "%s: arch is %s in the model, %s in this run; refusing --init-from", path,
+                     net.arch->name, t->arch.arch->name);
+    if (!s) {
+        const ub__rbnet_config *a = &net.config.rbnet, *b = &t->arch.config.rbnet;
+        const struct { const char *key; int had, want; } num[] = {
+            {"width", a->width, b->width}, {"blocks", a->blocks, b->blocks},
+            {"mid_blocks", a->mid_blocks, b->mid_blocks},
+            {"depth", a->depth, b->depth}, {"se_reduction", a->se_reduction, b->se_reduction},
+            {"sa_kernel", a->sa_kernel, b->sa_kernel}};
+        for (size_t i = 0; !s && i < sizeof num / sizeof *num; i++)
+            if (num[i].had != num[i].want)
+                s = ub__fail(ctx, UB_ERR_MISMATCH, "%s: %s is %d in the model, %d in this run; refusing --init-from",
+                             path, num[i].key, num[i].had, num[i].want);
+        const struct { const char *key, *had, *want; int differ; } names[] = {
+            {"block", ub__rbnet_block_name(a->block), ub__rbnet_block_name(b->block), a->block != b->block},
+            {"skip_attention", ub__rbnet_skip_name(a->skip_attention), ub__rbnet_skip_name(b->skip_attention),
+             a->skip_attention != b->skip_attention}};
+        for (size_t i = 0; !s && i < 2; i++)
+            if (names[i].differ)
+                s = ub__fail(ctx, UB_ERR_MISMATCH, "%s: %s is %s in the model, %s in this run; refusing --init-from",
+                             path, names[i].key, names[i].had ? names[i].had : "?",
+                             names[i].want ? names[i].want : "?");
+    }
+    if (!s) s = ub__net_read(ctx, &t->arch, st, t->params);
+    ub__net_free(&net);
+    ub__st_close(&st);
+    if (!s) memcpy(t->ema, t->params, t->arch.table.total * sizeof(float));
+    return s;
+}
+
 /* ---- opening ---- */
 
+/* log.csv's header: the fixed columns, then NAME_psnr,NAME_input_psnr per benchmark set. */
+enum { LOG_HEADER_MAX = 256 + MAX_VAL_SETS * 160 };
+static void log_header(const ub__train *t, char head[LOG_HEADER_MAX]) {
+    size_t len = (size_t)snprintf(head, LOG_HEADER_MAX,
+                                  "step,loss,lr,images_per_s,val_psnr,val_ssim,val_input_psnr,val_input_ssim,"
+                                  "real_psnr,real_ssim,real_input_psnr,real_input_ssim");
+    for (int k = 0; k < t->nsets; k++)
+        len += (size_t)snprintf(head + len, LOG_HEADER_MAX - len, ",%s_psnr,%s_input_psnr", t->set_column[k],
+                                t->set_column[k]);
+    snprintf(head + len, LOG_HEADER_MAX - len, "\n");
+}
+
 /* A resumed run's log keeps the header and the rows up to the checkpoint's step: rows written after it
-   (by a run killed before its next checkpoint) are dropped, since the resumed run redoes those steps. */
+   (by a run killed before its next checkpoint) are dropped, since the resumed run redoes those steps.
+   The header becomes this run's (the same unless val_sets changed; older rows keep their columns). */
 static ub_status trim_log(ub__train *t, const char *path) {
     struct stat sb;
     if (stat(path, &sb) != 0) return UB_OK;
@@ -759,11 +896,19 @@ static ub_status trim_log(ub__train *t, const char *path) {
         char *end;
         long step = strtol(line, &end, 10);
         int header = line == text, row = end != line && *end == ',';
-        if (header || (row && step <= t->step)) memmove(text + kept, line, len), kept += len;
+        if (!header && row && step <= t->step) memmove(text + kept, line, len), kept += len;
         line += len;
     }
-    ub_status st = ub_write_file_atomic(t->ctx, path, text, kept);
-    free(text);
+    char head[LOG_HEADER_MAX];
+    log_header(t, head);
+    size_t head_len = strlen(head);
+    char *joined = malloc(head_len + kept + 1);
+    ub_status st = joined ? UB_OK : ub__fail(t->ctx, UB_ERR_NOMEM, "training: out of memory");
+    if (joined) {
+        memcpy(joined, head, head_len), memcpy(joined + head_len, text, kept);
+        st = ub_write_file_atomic(t->ctx, path, joined, head_len + kept);
+    }
+    free(joined), free(text);
     return st;
 }
 
@@ -776,8 +921,11 @@ static ub_status open_log(ub__train *t, int resume) {
     }
     t->log = fopen(path, resume ? "a" : "w");
     if (!t->log) return ub__fail(t->ctx, UB_ERR_IO, "%s: %s", path, strerror(errno));
-    if (!resume) fprintf(t->log, "step,loss,lr,images_per_s,val_psnr,val_ssim,val_input_psnr,val_input_ssim,"
-                                "real_psnr,real_ssim,real_input_psnr,real_input_ssim\n");
+    if (!resume) {
+        char head[LOG_HEADER_MAX];
+        log_header(t, head);
+        fputs(head, t->log);
+    }
     return UB_OK;
 }
 
@@ -810,7 +958,8 @@ static ub_status share_state(ub__train *t) {
    that do not change the arithmetic, the synthesis (its text, wherever it came from) and the training
    images (count, and a hash of their paths and sizes: pixels are not compared). Rank 0's is the norm. */
 static json_t *shared_setup(const ub__train *t) {
-    static const char *const own[] = {"run", "val", "val_pairs", "val_every", "val_patch", "checkpoint_seconds",
+    static const char *const own[] = {"run", "val", "val_pairs", "val_sets", "data_root", "init_from", "val_every",
+                                      "val_patch", "checkpoint_seconds",
                                       "model_dtype", "workers", "prefetch", "synth_config", "preset"};
     json_t *o = config_object(&t->cfg);
     if (!o) return NULL;
@@ -916,6 +1065,7 @@ ub_status ub_train_open(ub_ctx *ctx, const ub__train_config *cfg, int resume, ub
     if (!st) st = open_network(t);
     if (!st) st = open_data(t);
     if (!st && resume && t->rank == 0) st = load_checkpoint(t);
+    if (!st && !resume && cfg->init_from[0] && t->rank == 0) st = load_init(t);
     st = ub__dist_agree(dist, ctx, st);
     if (!st) st = check_same_setup(t);
     if (!st) st = share_state(t);
@@ -942,6 +1092,9 @@ void ub_train_close(ub__train **tp) {
     ub__fast_net_destroy(&t->val_net);
     ub__graph_free(&t->val_graph);
     free_set(&t->vs[0]), free_set(&t->vs[1]);
+    ub_eval_method_destroy(&t->val_method);
+    ub_model_destroy(&t->val_model);
+    for (int k = 0; k < t->nsets; k++) ub_eval_set_destroy(&t->esets[k]);
     ub_image_destroy(&t->val_out);
     float *bufs[] = {t->params, t->grads, t->m, t->v, t->ema, t->blurred, t->sharp, t->output, t->doutput};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) ub__free(bufs[i]);
@@ -1159,6 +1312,13 @@ static void log_row(ub__train *t, const ub__train_stats *s) {
         if (s->validated && isfinite(v[i])) fprintf(t->log, ",%.6f", v[i]);
         else fputc(',', t->log);
     }
+    for (int k = 0; k < t->nsets; k++) {
+        const double w[2] = {t->set_psnr[k], t->set_input_psnr[k]};
+        for (int i = 0; i < 2; i++) {
+            if (s->validated && isfinite(w[i])) fprintf(t->log, ",%.6f", w[i]);
+            else fputc(',', t->log);
+        }
+    }
     fputc('\n', t->log);
 }
 
@@ -1173,7 +1333,7 @@ ub_status ub_train_run(ub__train *t, long stop_at, volatile sig_atomic_t *stop, 
         if ((st = ub__train_step(t, &s)) != UB_OK) break;
         if (t->step % t->cfg.val_every == 0 || t->step == last) {
             /* rank 0 validates; the others wait for its outcome */
-            if (t->vs[0].n + t->vs[1].n > 0) st = validate(t), s.validated = !st;
+            if (t->vs[0].n + t->vs[1].n + t->nsets > 0) st = validate(t), s.validated = !st;
             if ((st = ub__dist_agree(t->dist, t->ctx, st)) != UB_OK) break;
             const val_set *a = &t->vs[0], *b = &t->vs[1];
             s.val_psnr = a->psnr, s.val_ssim = a->ssim;
@@ -1226,6 +1386,15 @@ void ub_train_last_real_val(const ub__train *t, int *pairs, double *psnr, double
     if (ssim) *ssim = t->vs[1].ssim;
     if (input_psnr) *input_psnr = t->vs[1].input_psnr;
     if (input_ssim) *input_ssim = t->vs[1].input_ssim;
+}
+
+int ub_train_val_sets(const ub__train *t, int k, const char **name, double *psnr, double *input_psnr) {
+    if (k >= 0 && k < t->nsets) {
+        if (name) *name = t->set_column[k];
+        if (psnr) *psnr = t->set_psnr[k];
+        if (input_psnr) *input_psnr = t->set_input_psnr[k];
+    }
+    return t->nsets;
 }
 
 void ub_train_timing(const ub__train *t, long *steps, double *data_seconds, double *step_seconds,
