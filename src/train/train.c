@@ -605,7 +605,7 @@ static void set_column(ub__train *t, int k) {
     for (int n = 2, clash = 1; clash; n++) {
         clash = 0;
         for (int j = 0; j < k; j++) clash |= strcmp(t->set_column[j], col) == 0;
-        if (clash) snprintf(col + len, 4, "_%d", n % 100); /* n <= MAX_VAL_SETS */
+        if (clash) snprintf(col + len, 4, "_%u", (unsigned)n % 100u); /* n <= MAX_VAL_SETS */
     }
 }
 
