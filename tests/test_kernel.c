@@ -362,8 +362,30 @@ static void test_files(void) {
     CHECK_MSG(rmdir(dir) == 0, "%s: left files behind (a failed write leaves no temporary file)", dir);
 }
 
+/* ub_kernel_correlation: 1 for the same shape at any offset and size of frame, less for another shape, 0 for
+   an empty kernel. */
+static void test_correlation(void) {
+    ub_ctx *ctx = test_ctx(1);
+    ub_kernel *line = NULL, *moved = NULL, *delta = NULL, *zero = NULL;
+    CHECK_OK(ctx, ub_kernel_create(ctx, 7, 7, &line));
+    CHECK_OK(ctx, ub_kernel_create(ctx, 11, 9, &moved));
+    CHECK_OK(ctx, ub_kernel_delta(ctx, &delta));
+    CHECK_OK(ctx, ub_kernel_create(ctx, 3, 3, &zero));
+    if (line && moved && delta && zero) {
+        for (int x = 1; x < 6; x++) line->data[3 * 7 + x] = 1.0f, moved->data[2 * 11 + x + 4] = 2.0f;
+        CHECK(fabs(ub_kernel_correlation(line, line) - 1) < 1e-12);
+        CHECK(fabs(ub_kernel_correlation(line, moved) - 1) < 1e-12);
+        CHECK(fabs(ub_kernel_correlation(moved, line) - 1) < 1e-12);
+        CHECK(fabs(ub_kernel_correlation(line, delta) - 1 / sqrt(5.0)) < 1e-12);
+        CHECK(ub_kernel_correlation(line, zero) == 0);
+    }
+    ub_kernel_destroy(&line), ub_kernel_destroy(&moved), ub_kernel_destroy(&delta), ub_kernel_destroy(&zero);
+    ub_ctx_destroy(&ctx);
+}
+
 int main(void) {
     test_type();
+    test_correlation();
     test_gaussian();
     test_aperture_disc();
     test_aperture_polygon();

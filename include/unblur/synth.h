@@ -51,6 +51,10 @@ UB_API ub_status ub_kernel_normalize(ub_ctx *ctx, ub_kernel *k);
 /* Sum, and centroid relative to the centre (0,0 = centred). */
 UB_API double ub_kernel_sum(const ub_kernel *k);
 UB_API void ub_kernel_centroid(const ub_kernel *k, double *cx, double *cy);
+/* Normalised correlation of two kernels (each scaled to unit L2 norm), the best over integer shifts of b
+   against a: 1 = the same shape anywhere; how blind estimates are compared with true kernels. 0 if either is
+   all zero. */
+UB_API double ub_kernel_correlation(const ub_kernel *a, const ub_kernel *b);
 /* The 1x1 identity. */
 UB_API ub_status ub_kernel_delta(ub_ctx *ctx, ub_kernel **out);
 /* Isotropic Gaussian, size 2*ceil(3 sigma)+1 (at least 1x1), sum 1. */

@@ -95,6 +95,30 @@ double ub_kernel_sum(const ub_kernel *k) {
     return sum;
 }
 
+double ub_kernel_correlation(const ub_kernel *a, const ub_kernel *b) {
+    double na = 0, nb = 0, best = 0;
+    for (size_t i = 0; i < (size_t)a->width * (size_t)a->height; i++) na += (double)a->data[i] * a->data[i];
+    for (size_t i = 0; i < (size_t)b->width * (size_t)b->height; i++) nb += (double)b->data[i] * b->data[i];
+    if (na <= 0 || nb <= 0) return 0;
+    /* b's centre moved to a's centre + (dx, dy) */
+    const int rx = (a->width + b->width) / 2, ry = (a->height + b->height) / 2;
+    for (int dy = -ry; dy <= ry; dy++)
+        for (int dx = -rx; dx <= rx; dx++) {
+            double c = 0;
+            for (int y = 0; y < b->height; y++) {
+                const int ay = y - b->height / 2 + a->height / 2 + dy;
+                if (ay < 0 || ay >= a->height) continue;
+                for (int x = 0; x < b->width; x++) {
+                    const int ax = x - b->width / 2 + a->width / 2 + dx;
+                    if (ax >= 0 && ax < a->width)
+                        c += (double)a->data[(size_t)ay * a->width + ax] * b->data[(size_t)y * b->width + x];
+                }
+            }
+            if (c > best) best = c;
+        }
+    return best / sqrt(na * nb);
+}
+
 void ub_kernel_centroid(const ub_kernel *k, double *cx, double *cy) {
     double sx = 0.0, sy = 0.0, sum = 0.0;
     if (kernel_valid(k)) {
