@@ -55,6 +55,14 @@ UB_API ub_status ub_model_load(ub_ctx *ctx, const char *path, ub_model **out);
 /* Writes the weights (dtype "F32", "F16" or "BF16") with the architecture as metadata, atomically. */
 UB_API ub_status ub_model_save(ub_ctx *ctx, const ub_model *m, const char *path, const char *dtype);
 UB_API void ub_model_destroy(ub_model **m);
+/* The path of a bundled model by name ("default", "fast"): NAME.safetensors in $UNBLUR_MODELS when set
+   (and only there), else in share/unblur/models beside the installed program or library, else in the
+   models/ folder beside the build folder (running from the build tree). UB_ERR_IO names the folders
+   searched when there is none; UB_ERR_INVALID for a name that is not letters, digits, '-', '_', '.'. */
+UB_API ub_status ub_model_find(ub_ctx *ctx, const char *name, char *path, size_t size);
+/* ub_model_load of a file ("a/b.safetensors", or any spec with a '/', a .safetensors suffix, or naming a
+   file in the working folder) or of a bundled model by name (ub_model_find); NULL or "" = "default". */
+UB_API ub_status ub_model_open(ub_ctx *ctx, const char *spec, ub_model **out);
 /* The RBNet configuration (defaults for a model of another architecture). */
 UB_API void ub_model_config(const ub_model *m, ub_rbnet_config *out);
 /* The architecture's name (the metadata's "arch": "rbnet"), and its configuration in words

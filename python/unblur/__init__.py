@@ -14,6 +14,7 @@ library raise unblur.Error with its one-line message. The GIL is released during
 Each Python thread gets its own unblur context (a context is not thread-safe); set_threads(n) sets the
 number of threads C work uses (0 = all cores, the default; 1 in a forked child process, see set_threads).
 """
+import ctypes
 import json
 import os
 import threading
@@ -25,10 +26,7 @@ from . import _lib as L
 __version__ = "0.1.0"
 __all__ = ["Error", "synth", "kernels", "deblur", "Model", "psnr", "ssim", "metrics", "load_image", "save_image",
            "srgb_to_linear", "linear_to_srgb", "set_threads", "get_threads", "library_version", "library_path",
-           "DEFAULT_MODEL", "PairSet"]
-
-# Where the bundled default model will be once one ships (none does yet).
-DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "default.safetensors")
+           "find_model", "PairSet"]
 
 library_path = L.path
 
@@ -395,17 +393,38 @@ def _check_tile(tile):
         raise ValueError("deblur: tile is 1..65536, 0 (the default, 768) or -1 (whole image), not %r" % (tile,))
 
 
+def find_model(name="default"):
+    """The path of a bundled model by name ("default", "fast"), as `unblur` finds it (ub_model_find):
+    $UNBLUR_MODELS when set, else share/unblur/models beside the installed libunblur.so, else models/ beside
+    the build folder. Raises Error (naming the folders searched) when there is none."""
+    if not isinstance(name, str):
+        raise TypeError("find_model: name is a str, not %r" % (name,))
+    ctx = _ctx()
+    buf = ctypes.create_string_buffer(4096)
+    ctx.check(L.ub_model_find(ctx.h, name.encode(), buf, len(buf)))
+    return os.fsdecode(buf.value)
+
+
+def _model_path(model):
+    """A file path (anything with a '/', a .safetensors suffix, or an existing file) or a bundled name."""
+    p = os.fsdecode(model)
+    if "/" in p or p.endswith(".safetensors") or os.path.isfile(p):
+        return p
+    return find_model(p)
+
+
 class Model:
-    """An RBNet loaded from a safetensors file, with its own context (use one per thread at a time)."""
+    """An RBNet loaded from a safetensors file or a bundled model by name ("default", "fast"; see
+    find_model), with its own context (use one per thread at a time)."""
 
     def __init__(self, path, precision="fp32", threads=None):
         if precision not in L.UB_PRECISION:
             raise ValueError("Model: precision is fp32, bf16 or auto, not %r" % (precision,))
         self._ctx = _Ctx(get_threads() if threads is None else threads)
         self._lock = threading.Lock()
-        self.path = os.fsdecode(path)
+        self.path = _model_path(path)
         m = L.Model()
-        self._ctx.check(L.ub_model_load(self._ctx.h, _path(path, "Model"), m))
+        self._ctx.check(L.ub_model_load(self._ctx.h, _path(self.path, "Model"), m))
         self._m = m
         self._ctx.models["self"] = (self.path, m)  # freed with the context
         self._ctx.check(L.ub_model_set_precision(m, L.UB_PRECISION[precision]))
@@ -426,17 +445,13 @@ class Model:
 
 
 def deblur(img, model=None, tile=0):
-    """Deblurs img with RBNet: model = a path to a safetensors file or a Model; None = the bundled default
-    model (DEFAULT_MODEL), which does not ship yet. See Model.__call__ for tile."""
+    """Deblurs img with RBNet: model = a path to a safetensors file, a bundled model's name ("default",
+    "fast": find_model) or a Model; None = "default". See Model.__call__ for tile."""
     _check_tile(tile)
     if isinstance(model, Model):
         return model(img, tile)
-    if model is None:
-        if not os.path.exists(DEFAULT_MODEL):
-            raise Error("no trained model ships with unblur yet (%s is absent): pass model='M.safetensors' "
-                        "(made by `unblur train`, or random weights by `unblur model init`)" % DEFAULT_MODEL, -1)
-        model = DEFAULT_MODEL
-    key = os.path.abspath(os.fsdecode(model))
+    path = _model_path("default" if model is None else model)
+    key = os.path.abspath(path)
     cache = getattr(_local, "models", None)
     if cache is None or getattr(_local, "models_pid", None) != os.getpid():
         cache = _local.models = {}
@@ -448,7 +463,7 @@ def deblur(img, model=None, tile=0):
     entry = cache.get(key)
     if entry is None or entry[0] != stamp:
         cache.clear()
-        entry = cache[key] = (stamp, Model(model))
+        entry = cache[key] = (stamp, Model(path))
     return entry[1](img, tile)
 
 

@@ -153,6 +153,7 @@ _fn("ub_depth_read", c_int, Ctx, c_char_p, c_int, c_double, POINTER(P_IMAGE))
 _fn("ub_metrics_compute", c_int, Ctx, P_IMAGE, P_IMAGE, POINTER(MetricsOptions), POINTER(Metrics))
 
 _fn("ub_model_load", c_int, Ctx, c_char_p, POINTER(Model))
+_fn("ub_model_find", c_int, Ctx, c_char_p, c_char_p, c_size_t)
 _fn("ub_model_destroy", None, POINTER(Model))
 _fn("ub_model_run_tiled", c_int, Model, P_IMAGE, c_int, POINTER(P_IMAGE))
 _fn("ub_model_set_precision", c_int, Model, c_int)

@@ -3,9 +3,10 @@
 
    One input: OUT is the output image. Several inputs: OUT is a folder and
    each output keeps its input's name, as PNG. A 16-bit input gives a 16-bit output;
-   grey stays grey; alpha is carried. The model is --model M.safetensors, or
-   the bundled one once a trained model ships (none does yet: the command
-   says so). Images are run in tiles (--tile N, default 768) whose output
+   grey stays grey; alpha is carried. The model is --model M.safetensors or a
+   bundled model's name ("default" without --model, "fast"), found by
+   ub_model_open (nn/model_find.c: $UNBLUR_MODELS, the install, the source
+   tree's models/). Images are run in tiles (--tile N, default 768) whose output
    equals the whole image's, in memory that does not grow with the image
    beyond the input and output themselves; the progress bar follows the
    tiles of the current image. --precision fp32|bf16|auto picks the
@@ -114,11 +115,14 @@ int cmd_deblur(const cli_command *cmd, int argc, char **argv) {
     int tile = 0, kernel_size = 0;
     const cli_option opts[] = {
         {"method", 0, OPT_STRING, &method, 0, 0, "M",
-         "net (default: RBNet, needs --model) or blind (estimate the camera-shake kernel, then deconvolve)"},
+         "net (default: RBNet, the bundled model or --model) or blind (estimate the camera-shake kernel, then deconvolve)"},
         {"kernel-size", 0, OPT_INT, &kernel_size, 0, 1023, "K", "blind: the kernel's side, odd (0: automatic)"},
         {"kernel-out", 0, OPT_STRING, &kernel_out, 0, 0, "K.png", "blind: write the estimated kernel (one input)"},
         {"output", 'o', OPT_STRING, &out, 0, 0, "OUT", "output image, or a folder for several inputs"},
-        {"model", 0, OPT_STRING, &model_path, 0, 0, "M", "RBNet weights (.safetensors, PyTorch names)"},
+        {"model", 0, OPT_STRING, &model_path, 0, 0, "M",
+         "RBNet weights: a .safetensors file (PyTorch names) or a bundled model's name, default (used "
+         "without --model) or fast; bundled models are looked up in $UNBLUR_MODELS, else "
+         "share/unblur/models beside the installed program, else models/ beside the build folder"},
         {"tile", 0, OPT_INT, &tile, 0, 1 << 16, "N",
          "tile side in pixels (0: default 768); an image within one tile and its margins runs whole"},
         {"precision", 0, OPT_STRING, &precision_name, 0, 0, "P",
@@ -147,9 +151,6 @@ int cmd_deblur(const cli_command *cmd, int argc, char **argv) {
     if (blind && kernel_out && args.count > 1)
         return cli_fail(EXIT_USAGE, "--kernel-out takes one input");
     if (blind) return deblur_blind_all(&g, &args, out, kernel_size, kernel_out);
-    if (!model_path)
-        return cli_fail(EXIT_RUNTIME, "%s: no model is bundled with this version yet; give one with --model "
-                        "M.safetensors (weights in rbnet.py's format)", args.positional[0]);
     int many = args.count > 1;
     if (many && !is_dir(out)) return cli_fail(EXIT_USAGE, "%s: with several inputs, -o names an existing folder", out);
     if (!many && ub_format_from_name(out) == UB_FORMAT_AUTO)
@@ -159,7 +160,7 @@ int cmd_deblur(const cli_command *cmd, int argc, char **argv) {
     if (!ctx) return EXIT_RUNTIME;
     ub_model *m = NULL;
     int rc = 0;
-    if (ub_model_load(ctx, model_path, &m) != UB_OK) rc = cli_fail_ctx(ctx);
+    if (ub_model_open(ctx, model_path, &m) != UB_OK) rc = cli_fail_ctx(ctx);
     else if (ub_model_set_precision(m, precision) != UB_OK) rc = cli_fail_ctx(ctx);
     int said = 0;
     if (rc == 0) notice_fp32(precision, m, &said);

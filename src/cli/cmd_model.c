@@ -19,7 +19,7 @@
 
 static int model_info(ub_ctx *ctx, const char *path) {
     ub_model *m = NULL;
-    if (ub_model_load(ctx, path, &m) != UB_OK) return cli_fail_ctx(ctx);
+    if (ub_model_open(ctx, path, &m) != UB_OK) return cli_fail_ctx(ctx); /* a file or a bundled name */
     char config[256];
     ub_model_describe(m, config, sizeof config);
     const char *arch = ub_model_arch(m);

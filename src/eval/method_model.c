@@ -1,4 +1,5 @@
-/* eval/method_model.c — "model:PATH": RBNet weights run over the whole image in tiles. */
+/* eval/method_model.c — "model:PATH": RBNet weights run over the whole image in tiles (PATH: a file, or
+   a bundled model by name, "model:default", as ub_model_open resolves it). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +22,7 @@ static char *model_name(const char *path) {
 }
 
 ub_status ub__eval_model_open(ub_ctx *ctx, ub_eval_method *m, const char *path) {
-    ub_status st = ub_model_load(ctx, path, &m->model);
+    ub_status st = ub_model_open(ctx, path, &m->model);
     if (st != UB_OK) return st;
     m->owns_model = true;
     char *name = model_name(path);

@@ -375,9 +375,12 @@ check "output name of 250 characters (legal, but the temporary name is longer)" 
     "$OUT/$NAME250" -- convert "$OK" "$OUT/$NAME250"
 clean_dir "$OUT" ""
 
-# the default command (deblurring) with a corrupt input and with a good one
-check "deblur: corrupt input" 1 "$BAD" "" -- "$BAD" -o "$OUT/x.png"
-check "deblur: good input" '*' "$OK" "$OUT/x.png" -- "$OK" -o "$OUT/x.png"
+# the default command (deblurring) with a corrupt input and with a good one, with a small model given
+# (so that the input, not a missing bundled model, is what is tested)
+MODEL=$AUX/w8.safetensors
+"$UNBLUR" model init -o "$MODEL" --width 8 --blocks 1 --quiet
+check "deblur: corrupt input" 1 "$BAD" "" -- "$BAD" -o "$OUT/x.png" --model "$MODEL"
+check "deblur: good input" '*' "$OK" "$OUT/x.png" -- "$OK" -o "$OUT/x.png" --model "$MODEL"
 clean_dir "$OUT" ""
 
 # a missing input

@@ -156,9 +156,21 @@ def test_srgb_curves():
 
 # ---- deblurring ----
 
-def test_deblur_default_model_absent(scene):
-    with pytest.raises(unblur.Error, match="no trained model ships"):
-        unblur.deblur(scene)
+def test_deblur_bundled_models(cli, tmp_path, scene, monkeypatch):
+    img = np.ascontiguousarray(scene[:64, :96])
+    monkeypatch.setenv("UNBLUR_MODELS", str(tmp_path / "empty"))
+    with pytest.raises(unblur.Error, match="empty/default.safetensors: no such model"):
+        unblur.deblur(img)
+    monkeypatch.setenv("UNBLUR_MODELS", str(tmp_path))
+    cli("model", "init", "-o", tmp_path / "default.safetensors", "--width", 8, "--blocks", 1, "--seed", 1)
+    cli("model", "init", "-o", tmp_path / "fast.safetensors", "--width", 8, "--blocks", 1, "--seed", 2)
+    assert unblur.find_model("fast") == str(tmp_path / "fast.safetensors")
+    by_default = unblur.deblur(img, tile=-1)
+    assert np.array_equal(by_default, unblur.Model(tmp_path / "default.safetensors")(img, tile=-1))
+    assert np.array_equal(unblur.deblur(img, model="fast", tile=-1), unblur.Model("fast")(img, tile=-1))
+    assert not np.array_equal(by_default, unblur.deblur(img, model="fast", tile=-1))
+    with pytest.raises(unblur.Error, match="model name"):
+        unblur.find_model("../x")
 
 
 def test_deblur_with_a_model(cli, tmp_path, scene):

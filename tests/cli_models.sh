@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Bundled models found without a path: `unblur IN -o OUT` (the model "default"), `--model fast`,
+# `unblur model info NAME`, `unblur eval --method model:NAME`; the search order of ub_model_find:
+# $UNBLUR_MODELS alone when set, else share/unblur/models beside an installed program (cmake --install
+# into a scratch prefix, moved afterwards: the lookup is relative), else models/ beside the build folder.
+# usage: cli_models.sh UNBLUR WORKDIR SOURCE_DIR
+set -u
+u=$1 work=$2 src=$3
+rm -rf "$work"; mkdir -p "$work"
+. "$(dirname "$0")/harness.sh"
+scene=$src/examples/scene.png
+cp "$scene" "$work/small.png"
+
+# two distinguishable models in an override folder
+mkdir -p "$work/m1" "$work/m2" "$work/empty"
+"$u" model init -o "$work/m1/default.safetensors" --width 8 --blocks 1 --seed 1 -q >/dev/null
+"$u" model init -o "$work/m1/fast.safetensors" --width 8 --blocks 1 --seed 2 -q >/dev/null
+"$u" model init -o "$work/m2/default.safetensors" --width 8 --blocks 1 --seed 3 -q >/dev/null
+"$u" "$work/small.png" -o "$work/by_path.png" --model "$work/m1/default.safetensors" -q
+"$u" "$work/small.png" -o "$work/by_path_fast.png" --model "$work/m1/fast.safetensors" -q
+check "two different models give different outputs" '! cmp -s "$work/by_path.png" "$work/by_path_fast.png"'
+
+UNBLUR_MODELS=$work/m1 "$u" "$work/small.png" -o "$work/env_default.png" -q
+check "UNBLUR_MODELS: no --model runs default.safetensors" 'cmp -s "$work/by_path.png" "$work/env_default.png"'
+UNBLUR_MODELS=$work/m1 "$u" "$work/small.png" -o "$work/env_fast.png" --model fast -q
+check "UNBLUR_MODELS: --model fast runs fast.safetensors" 'cmp -s "$work/by_path_fast.png" "$work/env_fast.png"'
+UNBLUR_MODELS=$work/m1 "$u" model info default > "$work/info.txt" 2>&1
+check "model info NAME" 'grep -q "^default: RBNet width 8" "$work/info.txt"'
+one_line_error "a missing name names the file" "empty/fast.safetensors: no such model" -- \
+  env UNBLUR_MODELS="$work/empty" "$u" "$work/small.png" -o "$work/x.png" --model fast
+one_line_error "a bad name" "model name '.hidden'" -- env UNBLUR_MODELS="$work/m1" "$u" model info .hidden
+check "no output after a failure" '[ ! -e "$work/x.png" ]'
+one_line_error "a path that is not there stays a path" "nothere/fast.safetensors" -- \
+  env UNBLUR_MODELS="$work/m1" "$u" "$work/small.png" -o "$work/x.png" --model "$work/nothere/fast.safetensors"
+
+# eval: model:NAME
+mkdir -p "$work/pairs/blur" "$work/pairs/sharp"
+cp "$work/small.png" "$work/pairs/blur/a.png"; cp "$work/small.png" "$work/pairs/sharp/a.png"
+UNBLUR_MODELS=$work/m1 "$u" eval --set "pairs:$work/pairs" --method model:default -q > "$work/eval.md" 2>&1
+check "eval --method model:default" 'grep -q "default" "$work/eval.md" && grep -q "| 1 |" "$work/eval.md"'
+
+# an install into a prefix, then moved: share/unblur/models beside bin/unblur
+build=$(dirname "$u")
+if [ -f "$build/cmake_install.cmake" ]; then
+  # install the program, then put a model where `cmake --install` puts the project's models
+  cmake --install "$build" --prefix "$work/prefix" >/dev/null 2>&1
+  check "install: bin/unblur" '[ -x "$work/prefix/bin/unblur" ]'
+  mkdir -p "$work/prefix/share/unblur/models"
+  cp "$work/m2/default.safetensors" "$work/prefix/share/unblur/models/default.safetensors"
+  mv "$work/prefix" "$work/moved"
+  env -u UNBLUR_MODELS "$work/moved/bin/unblur" "$work/small.png" -o "$work/installed.png" -q
+  "$u" "$work/small.png" -o "$work/by_path_m2.png" --model "$work/m2/default.safetensors" -q
+  check "installed and moved: finds share/unblur/models/default" 'cmp -s "$work/installed.png" "$work/by_path_m2.png"'
+else
+  echo "skip install checks: $build has no cmake_install.cmake"
+fi
+
+# the build tree: models/ beside the build folder, when the project ships one
+if [ -f "$src/models/default.safetensors" ] && [ "$(cd "$build/.." && pwd)" = "$(cd "$src" && pwd)" ]; then
+  env -u UNBLUR_MODELS "$u" "$work/small.png" -o "$work/tree.png" -q
+  "$u" "$work/small.png" -o "$work/tree_ref.png" --model "$src/models/default.safetensors" -q
+  check "build tree: no --model runs models/default.safetensors" 'cmp -s "$work/tree.png" "$work/tree_ref.png"'
+else
+  echo "skip build-tree check: no $src/models/default.safetensors, or the build folder is not in $src"
+fi
+finish cli_models
