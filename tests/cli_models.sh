@@ -26,6 +26,16 @@ UNBLUR_MODELS=$work/m1 "$u" "$work/small.png" -o "$work/env_fast.png" --model fa
 check "UNBLUR_MODELS: --model fast runs fast.safetensors" 'cmp -s "$work/by_path_fast.png" "$work/env_fast.png"'
 UNBLUR_MODELS=$work/m1 "$u" model info default > "$work/info.txt" 2>&1
 check "model info NAME" 'grep -q "^default: RBNet width 8" "$work/info.txt"'
+# --ensemble: 2 flipped views differ from the plain run; 3 is refused before any work
+UNBLUR_MODELS=$work/m1 "$u" "$work/small.png" -o "$work/flip2.png" --ensemble 2 -q
+check "--ensemble 2 changes the output" '[ -s "$work/flip2.png" ] && ! cmp -s "$work/flip2.png" "$work/env_default.png"'
+one_line_error "--ensemble 3 is refused" "ensemble 3" -- env UNBLUR_MODELS="$work/m1" "$u" "$work/small.png" -o "$work/x.png" --ensemble 3
+
+# the receptive radius grows with depth (the exact value is the tiling's rule: test_tiling checks it)
+"$u" model init -o "$work/d3.safetensors" --width 8 --blocks 1 --depth 3 -q >/dev/null
+r2=$("$u" model info "$work/m1/default.safetensors" | sed -n 's/.*receptive radius \([0-9]*\) px.*/\1/p')
+r3=$("$u" model info "$work/d3.safetensors" | sed -n 's/.*receptive radius \([0-9]*\) px.*/\1/p')
+check "model info: receptive radius, deeper is wider ($r2 < $r3)" '[ -n "$r2" ] && [ -n "$r3" ] && [ "$r2" -gt 0 ] && [ "$r2" -lt "$r3" ]'
 one_line_error "a missing name names the file" "empty/fast.safetensors: no such model" -- \
   env UNBLUR_MODELS="$work/empty" "$u" "$work/small.png" -o "$work/x.png" --model fast
 one_line_error "a bad name" "model name '.hidden'" -- env UNBLUR_MODELS="$work/m1" "$u" model info .hidden

@@ -238,6 +238,60 @@ static void test_progress_and_errors(void) {
     }
 }
 
+/* The flip self-ensemble (nn/model_ensemble.c): each view is the plain run of a mirrored input mirrored
+   back, so 2 views = (run(x) + mirror(run(mirror(x)))) / 2 computed here from plain runs; and 4 views are
+   equivariant: ensemble(mirror(x)) = mirror(ensemble(x)) up to the order of the float sums. Invalid counts
+   are refused and leave the setting as it was. */
+static void mirror_x(ub_image *img) {
+    for (int c = 0; c < img->channels; c++)
+        for (int64_t y = 0; y < img->height; y++) {
+            float *row = ub_image_plane(img, c) + y * img->width;
+            for (int64_t a = 0, b = img->width - 1; a < b; a++, b--) {
+                float t = row[a];
+                row[a] = row[b], row[b] = t;
+            }
+        }
+}
+
+static void test_ensemble(void) {
+    ub_ctx *ctx = test_ctx(2);
+    ub_model *m = make_model(ctx, 2, 1, 41);
+    ub_image *in = contrast_image(ctx, 77, 53, 3, 43), *flipped = NULL, *plain = NULL, *plain_flipped = NULL;
+    ub_image *ens2 = NULL, *ens4 = NULL, *ens4_flipped = NULL;
+    CHECK_OK(ctx, ub_image_clone(ctx, in, &flipped));
+    if (flipped) mirror_x(flipped);
+    CHECK(ub_model_ensemble(m) == 1);
+    CHECK_OK(ctx, ub_model_run_tiled(m, in, 32, &plain));
+    CHECK_OK(ctx, ub_model_run_tiled(m, flipped, 32, &plain_flipped));
+    CHECK(ub_model_set_ensemble(m, 3) == UB_ERR_INVALID && ub_model_ensemble(m) == 1);
+    CHECK_OK(ctx, ub_model_set_ensemble(m, 2));
+    CHECK_OK(ctx, ub_model_run_tiled(m, in, 32, &ens2));
+    CHECK_OK(ctx, ub_model_set_ensemble(m, 4));
+    CHECK_OK(ctx, ub_model_run_tiled(m, in, 32, &ens4));
+    CHECK_OK(ctx, ub_model_run_tiled(m, flipped, 32, &ens4_flipped));
+    if (plain && plain_flipped && ens2 && ens4 && ens4_flipped) {
+        mirror_x(plain_flipped);
+        mirror_x(ens4_flipped);
+        double worst2 = 0, worst4 = 0, moved = 0;
+        const size_t n = (size_t)3 * (size_t)in->width * (size_t)in->height;
+        for (size_t i = 0; i < n; i++) {
+            const double want = 0.5 * ((double)plain->data[i] + plain_flipped->data[i]);
+            worst2 = fmax(worst2, fabs(ens2->data[i] - want));
+            worst4 = fmax(worst4, fabs((double)ens4->data[i] - ens4_flipped->data[i]));
+            moved = fmax(moved, fabs((double)ens4->data[i] - plain->data[i]));
+        }
+        CHECK_MSG(worst2 < 1e-6, "ensemble 2 vs the mean of two plain runs: %g", worst2);
+        CHECK_MSG(worst4 < 1e-6, "ensemble 4 is not flip-equivariant: %g", worst4);
+        CHECK_MSG(moved > 1e-4, "ensemble 4 equals the plain run (%g): the views were not used", moved);
+        printf("ensemble: 2 views vs mean of plain runs %.2g, 4 views equivariance %.2g, vs plain %.3g\n", worst2,
+               worst4, moved);
+    }
+    ub_image *imgs[] = {in, flipped, plain, plain_flipped, ens2, ens4, ens4_flipped};
+    for (size_t i = 0; i < sizeof imgs / sizeof *imgs; i++) ub_image_destroy(&imgs[i]);
+    ub_model_destroy(&m);
+    ub_ctx_destroy(&ctx);
+}
+
 int main(void) {
     test_depth2();
     if (!skipped) test_depth3();
@@ -245,6 +299,7 @@ int main(void) {
     if (!skipped) test_naf(UB_RBNET_SKIP_NONE, "NAF W8 N1 M1 D2, no skip attention");
     if (!skipped) test_threads();
     if (!skipped) test_progress_and_errors();
+    if (!skipped) test_ensemble();
     if (skipped) {
         printf("test_tiling: skipped (oneDNN has no CPU engine here)\n");
         return 77;

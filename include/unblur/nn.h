@@ -71,6 +71,10 @@ UB_API const char *ub_model_arch(const ub_model *m);
 UB_API void ub_model_describe(const ub_model *m, char *buf, size_t size);
 /* Number of parameters. */
 UB_API size_t ub_model_parameters(const ub_model *m);
+/* The receptive radius R in pixels: an output pixel depends on input pixels at most R away (the
+   convolutions' reach; SE and SCA means are global on top of it). -1 on failure (message in the context).
+   A blur longer than about R cannot be seen whole by the network. */
+UB_API int ub_model_receptive_radius(const ub_model *m);
 
 /* Compares two safetensors files (model files, training checkpoints) tensor by tensor: the same names
    and shapes (else an error naming the first difference), and *max_abs = the largest |a - b| over every
@@ -99,6 +103,12 @@ UB_API ub_status ub_model_run(ub_model *m, const ub_image *in, ub_image **out);
    image within one tile and its margins is run whole. Progress goes per tile to the context's callback
    ("deblur"); a cancel returns UB_ERR_CANCELLED. */
 UB_API ub_status ub_model_run_tiled(ub_model *m, const ub_image *in, int tile, ub_image **out);
+
+/* Flip self-ensemble for the following runs: views = 1 (off, the default), 2 (the image and its
+   left-right mirror) or 4 (also top-bottom and both); each view's output is mirrored back and the outputs
+   averaged. Costs one run per view. UB_ERR_INVALID for another count. ub_model_ensemble: the count set. */
+UB_API ub_status ub_model_set_ensemble(ub_model *m, int views);
+UB_API int ub_model_ensemble(const ub_model *m);
 
 /* The arithmetic of the network's convolutions in ub_model_run / ub_model_run_tiled.
    FP32 (the default) is PyTorch's float32, as rbnet.py specifies. BF16 runs every convolution on bf16

@@ -415,11 +415,14 @@ def _model_path(model):
 
 class Model:
     """An RBNet loaded from a safetensors file or a bundled model by name ("default", "fast"; see
-    find_model), with its own context (use one per thread at a time)."""
+    find_model), with its own context (use one per thread at a time). ensemble = 2 or 4: the flip
+    self-ensemble (that many mirrored views through the network, averaged; as many times the time)."""
 
-    def __init__(self, path, precision="fp32", threads=None):
+    def __init__(self, path, precision="fp32", threads=None, ensemble=1):
         if precision not in L.UB_PRECISION:
             raise ValueError("Model: precision is fp32, bf16 or auto, not %r" % (precision,))
+        if ensemble not in (1, 2, 4) or isinstance(ensemble, bool):
+            raise ValueError("Model: ensemble is 1 (off), 2 or 4 flipped views, not %r" % (ensemble,))
         self._ctx = _Ctx(get_threads() if threads is None else threads)
         self._lock = threading.Lock()
         self.path = _model_path(path)
@@ -428,6 +431,7 @@ class Model:
         self._m = m
         self._ctx.models["self"] = (self.path, m)  # freed with the context
         self._ctx.check(L.ub_model_set_precision(m, L.UB_PRECISION[precision]))
+        self._ctx.check(L.ub_model_set_ensemble(m, ensemble))
 
     def __call__(self, img, tile=0):
         """Deblurs img (grey or RGB, alpha carried; sRGB-encoded [0, 1]) in tiles of `tile` pixels

@@ -157,6 +157,7 @@ _fn("ub_model_find", c_int, Ctx, c_char_p, c_char_p, c_size_t)
 _fn("ub_model_destroy", None, POINTER(Model))
 _fn("ub_model_run_tiled", c_int, Model, P_IMAGE, c_int, POINTER(P_IMAGE))
 _fn("ub_model_set_precision", c_int, Model, c_int)
+_fn("ub_model_set_ensemble", c_int, Model, c_int)
 
 _fn("ub_rng_seed", None, POINTER(Rng), c_uint64)
 _fn("ub_rng_derive", c_uint64, c_uint64, c_uint64, c_uint64)

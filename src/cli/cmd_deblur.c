@@ -112,7 +112,7 @@ static int deblur_blind_all(const cli_globals *g, const cli_args *args, const ch
 
 int cmd_deblur(const cli_command *cmd, int argc, char **argv) {
     const char *out = NULL, *model_path = NULL, *precision_name = "fp32", *method = "net", *kernel_out = NULL;
-    int tile = 0, kernel_size = 0;
+    int tile = 0, kernel_size = 0, ensemble = 1;
     const cli_option opts[] = {
         {"method", 0, OPT_STRING, &method, 0, 0, "M",
          "net (default: RBNet, the bundled model or --model) or blind (estimate the camera-shake kernel, then deconvolve)"},
@@ -125,6 +125,9 @@ int cmd_deblur(const cli_command *cmd, int argc, char **argv) {
          "share/unblur/models beside the installed program, else models/ beside the build folder"},
         {"tile", 0, OPT_INT, &tile, 0, 1 << 16, "N",
          "tile side in pixels (0: default 768); an image within one tile and its margins runs whole"},
+        {"ensemble", 0, OPT_INT, &ensemble, 1, 4, "V",
+         "flip self-ensemble: 1 (off, default), 2 or 4 mirror images through the network, averaged (V times "
+         "the time)"},
         {"precision", 0, OPT_STRING, &precision_name, 0, 0, "P",
          "convolution arithmetic: fp32 (default: PyTorch's), bf16 (faster, where the CPU has AVX512-BF16 or "
          "AMX; else fp32, with a notice) or auto (bf16 where native, silently fp32 elsewhere)"},
@@ -136,6 +139,7 @@ int cmd_deblur(const cli_command *cmd, int argc, char **argv) {
     if (args.count < 1) return cli_fail(EXIT_USAGE, "deblurring needs at least one input: unblur IN -o OUT");
     ub_precision precision = UB_PRECISION_FP32;
     if (parse_precision(precision_name, &precision)) return EXIT_USAGE;
+    if (ensemble == 3) return cli_fail(EXIT_USAGE, "--ensemble 3: use 1, 2 or 4");
     if (!out) {
         if (access(args.positional[0], F_OK) != 0)
             return cli_fail(EXIT_USAGE, "'%s' is neither a command nor an image (see 'unblur --help')",
@@ -162,6 +166,7 @@ int cmd_deblur(const cli_command *cmd, int argc, char **argv) {
     int rc = 0;
     if (ub_model_open(ctx, model_path, &m) != UB_OK) rc = cli_fail_ctx(ctx);
     else if (ub_model_set_precision(m, precision) != UB_OK) rc = cli_fail_ctx(ctx);
+    else if (ub_model_set_ensemble(m, ensemble) != UB_OK) rc = cli_fail_ctx(ctx);
     int said = 0;
     if (rc == 0) notice_fp32(precision, m, &said);
     for (int i = 0; rc == 0 && i < args.count; i++) {

@@ -23,8 +23,9 @@ static int model_info(ub_ctx *ctx, const char *path) {
     char config[256];
     ub_model_describe(m, config, sizeof config);
     const char *arch = ub_model_arch(m);
-    printf("%s: %s %s; %zu parameters\n", path, strcmp(arch, "rbnet") == 0 ? "RBNet" : arch, config,
-           ub_model_parameters(m));
+    printf("%s: %s %s; %zu parameters; receptive radius %d px\n", path,
+           strcmp(arch, "rbnet") == 0 ? "RBNet" : arch, config, ub_model_parameters(m),
+           ub_model_receptive_radius(m));
     ub_model_destroy(&m);
     return 0;
 }

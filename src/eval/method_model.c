@@ -36,3 +36,25 @@ ub_status ub__eval_model_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item 
     (void)ctx; /* the model reports through the context it was loaded with */
     return ub_model_run_tiled(m->model, item->input, UB_MODEL_TILE_DEFAULT, out);
 }
+
+/* "model-flip2:PATH", "model-flip4:PATH": the same weights with the flip self-ensemble of 2 or 4 views
+   (ub_model_set_ensemble), named "folder/stem flipN" so both rows sit side by side in one table. */
+static ub_status open_with_views(ub_ctx *ctx, ub_eval_method *m, const char *path, int views) {
+    ub_status st = ub__eval_model_open(ctx, m, path);
+    if (st == UB_OK) st = ub_model_set_ensemble(m->model, views);
+    char *name = st == UB_OK ? ub__eval_printf("%s flip%d", m->name, views) : NULL;
+    if (st == UB_OK && !name) st = ub__fail(ctx, UB_ERR_NOMEM, "out of memory");
+    if (name) {
+        free(m->name);
+        m->name = name;
+    }
+    return st;
+}
+
+ub_status ub__eval_model_flip2_open(ub_ctx *ctx, ub_eval_method *m, const char *path) {
+    return open_with_views(ctx, m, path, 2);
+}
+
+ub_status ub__eval_model_flip4_open(ub_ctx *ctx, ub_eval_method *m, const char *path) {
+    return open_with_views(ctx, m, path, 4);
+}

@@ -26,6 +26,7 @@ ub_status ub__model_make(ub_ctx *ctx, const ub__arch *arch, const ub__arch_confi
     if (!m) return ub__fail(ctx, UB_ERR_NOMEM, "model: out of memory");
     m->ctx = ctx;
     m->precision = m->used = UB_PRECISION_FP32;
+    m->views = 1;
     m->cpu_features = ub_cpu_features();
     ub_status st = ub__net_make(ctx, arch, c, &m->net);
     if (st == UB_OK && !(m->params = ub__calloc(m->net.table.total, sizeof(float))))
@@ -77,6 +78,19 @@ void ub_model_describe(const ub_model *m, char *buf, size_t size) {
 }
 
 size_t ub_model_parameters(const ub_model *m) { return m->net.table.total; }
+
+int ub_model_receptive_radius(const ub_model *m) {
+    if (!m) return -1;
+    const int step = m->net.arch->pad_multiple(&m->net.config);
+    ub__graph g = {0};
+    int radius = -1;
+    /* the rule does not depend on the size: any padded size gives the same radius */
+    if (ub__net_graph(m->ctx, &m->net, 1, 4 * step, 4 * step, &g) != UB_OK ||
+        ub__graph_receptive_radius(m->ctx, &g, &radius, NULL) != UB_OK)
+        radius = -1;
+    ub__graph_free(&g);
+    return radius;
+}
 
 static int native_bf16(const ub_model *m) { return (m->cpu_features & (UB_CPU_AVX512BF16 | UB_CPU_AMX)) != 0; }
 
@@ -378,7 +392,8 @@ static ub_status run_tiled(ub_model *m, const ub_image *in, const axis *ax, cons
     return st;
 }
 
-ub_status ub_model_run_tiled(ub_model *m, const ub_image *in, int tile, ub_image **out) {
+/* One view (no ensemble): the body of ub_model_run_tiled (nn/model_ensemble.c averages several). */
+ub_status ub__model_run_view(ub_model *m, const ub_image *in, int tile, ub_image **out) {
     if (!m) return UB_ERR_INVALID;
     ub_ctx *ctx = m->ctx;
     if (!in || !out) return ub__fail(ctx, UB_ERR_INVALID, "ub_model_run: NULL argument");

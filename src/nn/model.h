@@ -15,7 +15,11 @@ struct ub_model {
     ub_precision precision; /* asked (ub_model_set_precision) */
     ub_precision used;      /* UB_PRECISION_FP32 or _BF16: of the last run, or expected for the next */
     unsigned cpu_features;  /* ub_cpu_features() at creation; tests clear the bf16 bits to see the fallback */
+    int views;              /* flip self-ensemble: 1 (off), 2 or 4 mirror images averaged (nn/model_ensemble.c) */
 };
+
+/* ub_model_run_tiled for one view, the image as it is. */
+ub_status ub__model_run_view(ub_model *m, const ub_image *in, int tile, ub_image **out);
 
 /* A model of the given architecture and configuration, its weights zero (the caller fills them:
    ub__net_init, or a file). */

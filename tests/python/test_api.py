@@ -171,6 +171,11 @@ def test_deblur_bundled_models(cli, tmp_path, scene, monkeypatch):
     assert not np.array_equal(by_default, unblur.deblur(img, model="fast", tile=-1))
     with pytest.raises(unblur.Error, match="model name"):
         unblur.find_model("../x")
+    flip2 = unblur.Model("default", ensemble=2)(img, tile=-1)
+    mirrored = unblur.Model("default")(np.ascontiguousarray(img[:, ::-1]), tile=-1)[:, ::-1]
+    assert np.abs(flip2 - (by_default + mirrored) / 2).max() < 1e-6
+    with pytest.raises(ValueError, match="ensemble"):
+        unblur.Model("default", ensemble=3)
 
 
 def test_deblur_with_a_model(cli, tmp_path, scene):
