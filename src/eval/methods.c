@@ -38,7 +38,7 @@ ub_status ub_eval_method_create(ub_ctx *ctx, const char *spec, ub_eval_method **
     if (!k) return ub__fail(ctx, UB_ERR_INVALID, "method '%s': unknown (%s)", spec, ub_eval_method_list());
     if (k->takes_argument != (colon != NULL) || (colon && !colon[1]))
         return ub__fail(ctx, UB_ERR_INVALID, "method '%s': %s", spec,
-                        k->takes_argument ? "expects a path: NAME:PATH" : "takes no argument");
+                        k->takes_argument ? "expects a weights file or model name: model:PATH" : "takes no argument");
     ub_eval_method *m = calloc(1, sizeof *m);
     if (!m) return ub__fail(ctx, UB_ERR_NOMEM, "out of memory");
     m->kind = k;
