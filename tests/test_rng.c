@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/internal.h"
 #include "testutil.h"
 #include "unblur/rng.h"
 
@@ -206,71 +207,161 @@ static void test_normal(void) {
     CHECK_MSG(fabs(beyond3 / (double)n - p3) < 5 * sqrt(p3 * (1 - p3) / n), "P(|z|>3) = %g", beyond3 / (double)n);
 }
 
-/* Chi-square of Poisson draws against the pmf, bins merged so that each expects >= 20. */
-static double poisson_fit(const long *counts, int kmax, double lambda, int draws, int *dof) {
-    double observed[512], expected[512], obs = 0, exp_ = 0, p = exp(-lambda), tail = 1;
+/* Counts of Poisson draws in a window [lo, lo + POISSON_WINDOW) of k around
+   lambda (+-8 standard deviations or more), with what fell below and above. */
+enum { POISSON_WINDOW = 6000 };
+typedef struct poisson_counts {
+    double lambda;
+    int64_t lo;
+    long below, above, n, bad;
+    double sum, sum2;
+    long counts[POISSON_WINDOW];
+} poisson_counts;
+
+static void counts_init(poisson_counts *c, double lambda) {
+    memset(c, 0, sizeof *c);
+    c->lambda = lambda;
+    const double lo = floor(lambda - 8 * sqrt(lambda) - 10);
+    c->lo = lo > 0 ? (int64_t)lo : 0;
+}
+
+static void counts_add(poisson_counts *c, double k) {
+    c->bad += !(k >= 0 && k == floor(k));
+    c->n++;
+    c->sum += k, c->sum2 += k * k;
+    if (k < (double)c->lo) c->below++;
+    else if (k >= (double)(c->lo + POISSON_WINDOW)) c->above++;
+    else c->counts[(int64_t)k - c->lo]++;
+}
+
+/* Chi-square of the counts against the pmf (exp(k log lambda - lambda - lgamma(k+1)): the test runs on one
+   thread), bins merged so that each expects >= 20, the window's outside folded into the end bins. */
+static double poisson_chi(const poisson_counts *c, int *dof) {
+    static double observed[POISSON_WINDOW + 2], expected[POISSON_WINDOW + 2];
+    double obs = (double)c->below, exp_ = 0, total = 0;
+    for (int64_t k = 0; k < c->lo; k++) exp_ += exp(k * log(c->lambda) - c->lambda - lgamma(k + 1.0));
     int bins = 0;
-    for (int k = 0; k <= kmax && bins < 511; k++) {
-        obs += (double)counts[k];
-        exp_ += p * draws;
-        tail -= p;
-        if (exp_ >= 20 && tail * draws >= 20) {
-            observed[bins] = obs, expected[bins] = exp_, bins++;
+    for (int64_t j = 0; j < POISSON_WINDOW; j++) {
+        const double k = (double)(c->lo + j);
+        obs += (double)c->counts[j];
+        exp_ += exp(k * log(c->lambda) - c->lambda - lgamma(k + 1.0));
+        if (exp_ * c->n >= 20) {
+            observed[bins] = obs, expected[bins] = exp_ * c->n, total += expected[bins], bins++;
             obs = exp_ = 0;
         }
-        p *= lambda / (k + 1);
     }
-    /* the rest (k beyond the last bin) */
-    double rest = 0;
-    for (int k = 0; k <= kmax; k++) rest += (double)counts[k];
-    for (int i = 0; i < bins; i++) rest -= observed[i];
-    observed[bins] = rest, expected[bins] = draws;
-    for (int i = 0; i < bins; i++) expected[bins] -= expected[i];
-    bins++;
+    /* the rest of the mass (the last partial bin and everything above the window) joins the last bin */
+    observed[bins - 1] += obs + (double)c->above;
+    expected[bins - 1] += (double)c->n - total;
     *dof = bins - 1;
     return chi_square(observed, expected, bins);
 }
 
+/* Mean, variance and the whole shape against the pmf. */
+static void check_poisson(const poisson_counts *c, const char *what) {
+    const double lambda = c->lambda, n = (double)c->n;
+    CHECK_MSG(c->bad == 0, "%s lambda %g: %ld draws not non-negative integers", what, lambda, c->bad);
+    double mean = c->sum / n, var = c->sum2 / n - mean * mean;
+    /* SE of the mean sqrt(lambda/n); of the variance sqrt((lambda + 2 lambda^2)/n) */
+    CHECK_MSG(fabs(mean - lambda) < 5 * sqrt(lambda / n), "%s lambda %g: mean %.6g", what, lambda, mean);
+    CHECK_MSG(fabs(var - lambda) < 5 * sqrt((lambda + 2 * lambda * lambda) / n), "%s lambda %g: variance %.6g",
+              what, lambda, var);
+    int dof;
+    double chi = poisson_chi(c, &dof);
+    CHECK_MSG(dof >= 1 && chi < chi_bound(dof), "%s lambda %g: chi-square %g with %d dof", what, lambda, chi, dof);
+    if (lambda <= 1) { /* P(0) = exp(-lambda) */
+        double p0 = exp(-lambda), f0 = (double)c->counts[0] / n;
+        CHECK_MSG(fabs(f0 - p0) < 5 * sqrt(p0 * (1 - p0) / n), "%s lambda %g: P(0) = %g, want %g", what, lambda, f0,
+                  p0);
+    }
+}
+
+/* Both sides of each method's switch (Knuth below 10, PTRS from 10; sensor.c's normal stand-in from 1e4) and
+   far beyond it. */
+static const double test_lambdas[] = {0.1, 0.5, 1, 5, 9.9, 10, 30, 1000, 1e5};
+enum { N_LAMBDAS = sizeof test_lambdas / sizeof *test_lambdas };
+
 static void test_poisson(void) {
-    const double lambdas[] = {0.1, 1, 5, 9.9, 10, 30, 1000, 1e5};
-    enum { KMAX = 200 };
-    for (size_t l = 0; l < sizeof lambdas / sizeof *lambdas; l++) {
-        const double lambda = lambdas[l];
+    poisson_counts *c = malloc(sizeof *c);
+    for (size_t l = 0; l < N_LAMBDAS; l++) {
         ub_rng r;
         ub_rng_seed(&r, ub_rng_derive(4, l, 0));
-        const int n = 200000;
-        long counts[KMAX + 2] = {0};
-        double sum = 0, sum2 = 0;
-        int bad = 0;
-        for (int i = 0; i < n; i++) {
-            double k = ub_rng_poisson(&r, lambda);
-            bad += !(k >= 0 && k == floor(k));
-            sum += k, sum2 += k * k;
-            counts[k <= KMAX ? (int)k : KMAX + 1]++;
-        }
-        CHECK_MSG(bad == 0, "lambda %g: %d draws not non-negative integers", lambda, bad);
-        double mean = sum / n, var = sum2 / n - mean * mean;
-        /* SE of the mean sqrt(lambda/n); of the variance sqrt((lambda + 2 lambda^2)/n) */
-        CHECK_MSG(fabs(mean - lambda) < 5 * sqrt(lambda / n), "lambda %g: mean %.6g", lambda, mean);
-        CHECK_MSG(fabs(var - lambda) < 5 * sqrt((lambda + 2 * lambda * lambda) / n), "lambda %g: variance %.6g",
-                  lambda, var);
-        if (lambda <= 30) { /* the whole shape, not just two moments */
-            CHECK(counts[KMAX + 1] == 0);
-            int dof;
-            double chi = poisson_fit(counts, KMAX, lambda, n, &dof);
-            CHECK_MSG(chi < chi_bound(dof), "lambda %g: chi-square %g with %d dof", lambda, chi, dof);
-        }
-        if (lambda <= 1) { /* P(0) = exp(-lambda) */
-            double p0 = exp(-lambda);
-            CHECK_MSG(fabs(counts[0] / (double)n - p0) < 5 * sqrt(p0 * (1 - p0) / n), "lambda %g: P(0) = %g, want %g",
-                      lambda, counts[0] / (double)n, p0);
-        }
+        counts_init(c, test_lambdas[l]);
+        for (int i = 0; i < 200000; i++) counts_add(c, ub_rng_poisson(&r, test_lambdas[l]));
+        check_poisson(c, "ub_rng_poisson");
     }
+    free(c);
     ub_rng r;
     ub_rng_seed(&r, 5);
     CHECK(ub_rng_poisson(&r, 0) == 0);
     CHECK(ub_rng_poisson(&r, -1) == 0);
     CHECK(ub_rng_poisson(&r, NAN) == 0);
+}
+
+/* The batched draw (the sensor noise's): the means of a batch interleaved, so that the squeeze's
+   survivors and the small means' draws of one batch share the stream; odd lengths (not batches of 64). */
+static void test_poisson_batch(void) {
+    poisson_counts *c = malloc(N_LAMBDAS * sizeof *c);
+    for (size_t l = 0; l < N_LAMBDAS; l++) counts_init(&c[l], test_lambdas[l]);
+    enum { LEN = 1001 };
+    double lambda[LEN], k[LEN];
+    for (int i = 0; i < LEN; i++) lambda[i] = test_lambdas[i % N_LAMBDAS];
+    ub_rng r;
+    ub_rng_seed(&r, 6);
+    for (int rep = 0; rep < 200000 * (int)N_LAMBDAS / LEN; rep++) {
+        const int n = LEN - rep % 100; /* lengths 902..1001 */
+        ub__rng_poisson_n(&r, lambda, k, n);
+        for (int i = 0; i < n; i++) counts_add(&c[i % N_LAMBDAS], k[i]);
+    }
+    for (size_t l = 0; l < N_LAMBDAS; l++) check_poisson(&c[l], "ub__rng_poisson_n");
+    free(c);
+    /* no mean, a negative or NaN one: 0; deterministic from the state */
+    const double odd[5] = {0, -3, NAN, 2, 50};
+    double out[5], again[5];
+    ub_rng a, b;
+    ub_rng_seed(&a, 7);
+    b = a;
+    ub__rng_poisson_n(&a, odd, out, 5);
+    ub__rng_poisson_n(&b, odd, again, 5);
+    CHECK(out[0] == 0 && out[1] == 0 && out[2] == 0);
+    CHECK(memcmp(out, again, sizeof out) == 0 && memcmp(&a, &b, sizeof a) == 0);
+}
+
+/* The ziggurat normal (the sensor noise's): moments, and the shape in 0.25-wide bins from -5 to 5 with
+   both tails, against the normal CDF; the tail beyond the base strip's edge R = 3.654 on its own. */
+static double normal_cdf(double z) { return 0.5 * erfc(-z / sqrt(2.0)); }
+
+static void test_normal_zig(void) {
+    enum { BINS = 42 }; /* (-inf, -5), 40 bins of 0.25, [5, inf) */
+    const int n = 2000000;
+    double observed[BINS] = {0}, expected[BINS], sum = 0, sum2 = 0, sum4 = 0;
+    long beyond_r = 0, finite = 1;
+    ub_rng r;
+    ub_rng_seed(&r, 8);
+    for (int i = 0; i < n; i++) {
+        const double z = ub__rng_normal_zig(&r);
+        finite &= isfinite(z);
+        sum += z, sum2 += z * z, sum4 += z * z * z * z;
+        beyond_r += fabs(z) > 3.6541528853610088;
+        const double b = floor((z + 5) / 0.25) + 1;
+        observed[b < 0 ? 0 : b > BINS - 1 ? BINS - 1 : (int)b]++;
+    }
+    CHECK(finite);
+    const double mean = sum / n, var = sum2 / n - mean * mean, m4 = sum4 / n;
+    CHECK_MSG(fabs(mean) < 5 / sqrt(n), "ziggurat mean %g", mean);
+    CHECK_MSG(fabs(var - 1) < 5 * sqrt(2.0 / n), "ziggurat variance %g", var);
+    CHECK_MSG(fabs(m4 - 3) < 5 * sqrt(96.0 / n), "ziggurat fourth moment %g", m4);
+    for (int b = 0; b < BINS; b++) {
+        const double lo = b == 0 ? -INFINITY : -5 + 0.25 * (b - 1), hi = b == BINS - 1 ? INFINITY : lo + 0.25;
+        expected[b] = n * ((b == BINS - 1 ? 1 : normal_cdf(hi)) - (b == 0 ? 0 : normal_cdf(lo)));
+    }
+    /* the outermost bins expect < 20 (0.57 each): fold them into their neighbours */
+    observed[1] += observed[0], expected[1] += expected[0];
+    observed[BINS - 2] += observed[BINS - 1], expected[BINS - 2] += expected[BINS - 1];
+    const double chi = chi_square(observed + 1, expected + 1, BINS - 2);
+    CHECK_MSG(chi < chi_bound(BINS - 3), "ziggurat: chi-square %g with %d dof", chi, BINS - 3);
+    const double pr = 2 * normal_cdf(-3.6541528853610088), er = n * pr;
+    CHECK_MSG(fabs((double)beyond_r - er) < 5 * sqrt(er), "ziggurat: %ld beyond R, want %.0f", beyond_r, er);
 }
 
 int main(void) {
@@ -281,5 +372,7 @@ int main(void) {
     test_below();
     test_normal();
     test_poisson();
+    test_poisson_batch();
+    test_normal_zig();
     return test_finish("test_rng");
 }

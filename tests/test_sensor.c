@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/internal.h"
 #include "testutil.h"
 #include "unblur/synth.h"
 
@@ -106,19 +107,35 @@ static void test_noise_statistics(void) {
     ub_ctx_destroy(&ctx);
 }
 
-/* The documented stream layout, drawn serially: stream (channel, row) of the
-   seed; Poisson first, then the normal, per pixel, in row order. */
+/* The documented stream layout (synth/sensor.c), drawn serially: stream
+   (channel, row) of the seed; per chunk of 256 values in row order, the shot
+   noise (one batch of ub__rng_poisson_n, then a normal for each mean beyond
+   1e4), then one ziggurat normal per value for the read noise. */
 static void noise_twin(ub_image *img, double a, double b, uint64_t seed) {
+    enum { CHUNK = 256 };
     for (int c = 0; c < ub_image_colour_channels(img); c++)
         for (int64_t y = 0; y < img->height; y++) {
             ub_rng r;
             ub_rng_seed(&r, ub_rng_derive(seed, (uint64_t)c, (uint64_t)y));
             float *row = ub_image_plane(img, c) + y * img->width;
-            for (int64_t x = 0; x < img->width; x++) {
-                double v = row[x];
-                if (a > 0) v = a * ub_rng_poisson(&r, (v > 0 ? v : 0) / a);
-                if (b > 0) v += b * ub_rng_normal(&r);
-                row[x] = (float)v;
+            for (int64_t at = 0; at < img->width; at += CHUNK) {
+                const int n = img->width - at < CHUNK ? (int)(img->width - at) : CHUNK;
+                double v[CHUNK], lambda[CHUNK], k[CHUNK];
+                for (int i = 0; i < n; i++) {
+                    v[i] = row[at + i];
+                    lambda[i] = (v[i] > 0 ? v[i] : 0) / a;
+                    if (!(lambda[i] <= 1e4)) lambda[i] = 0;
+                }
+                if (a > 0) {
+                    ub__rng_poisson_n(&r, lambda, k, n);
+                    for (int i = 0; i < n; i++) {
+                        const double mean = v[i] > 0 ? v[i] : 0;
+                        v[i] = mean / a <= 1e4 ? a * k[i] : mean + sqrt(a * mean) * ub__rng_normal_zig(&r);
+                    }
+                }
+                if (b > 0)
+                    for (int i = 0; i < n; i++) v[i] += b * ub__rng_normal_zig(&r);
+                for (int i = 0; i < n; i++) row[at + i] = (float)v[i];
             }
         }
 }
@@ -126,13 +143,14 @@ static void noise_twin(ub_image *img, double a, double b, uint64_t seed) {
 static void test_noise_twin(void) {
     ub_ctx *ctx = test_ctx(3);
     const double gains[][2] = {{0.01, 0.02}, {0.0, 0.03}, {0.004, 0.0}};
-    const int shapes[][2] = {{37, 23}, {1, 5}, {64, 1}};
+    const int shapes[][2] = {{37, 23}, {1, 5}, {64, 1}, {600, 3}}; /* 600: two whole chunks of 256 and a part */
     for (int channels = 1; channels <= 4; channels++)
         for (size_t g = 0; g < sizeof gains / sizeof *gains; g++)
             for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
                 ub_image *img = test_image(ctx, shapes[s][0], shapes[s][1], channels, 7 + g);
                 odd_alpha(img);
                 if (channels >= 3) ub_image_plane(img, 1)[0] = -0.25f; /* negative: mean 0 for shot noise */
+                ub_image_plane(img, 0)[shapes[s][0] - 1] = 300.0f; /* a mean beyond 1e4 where a > 0: a normal */
                 ub_image *twin = clone_of(ctx, img), *orig = clone_of(ctx, img);
                 ub_add_noise(ctx, img, gains[g][0], gains[g][1], 99);
                 noise_twin(twin, gains[g][0], gains[g][1], 99);
