@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/blocked.h"
 #include "nn/dnnl_exec.h"
 #include "nn/graph_ref.h"
 #include "nn/model.h"
@@ -160,6 +161,165 @@ static void test_layers(void) {
     sc.t[0] = random_doubles(&r, sc.size[0] = x, -1, 1);
     sc.t[1] = random_doubles(&r, sc.size[1] = (size_t)C, -1, 1);
     check_layer(&sc, &r, "scale");
+}
+
+/* ---- the float kernels of nn/naf_blk.c on oneDNN's layouts ---- */
+
+/* NCHW doubles -> a layout's floats (padding zero), and back. */
+static void to_blk(const ub__blk *l, const double *src, float *dst) {
+    memset(dst, 0, sizeof(float) * ub__blk_floats(l));
+    for (int n = 0; n < l->n; n++)
+        for (int c = 0; c < l->c; c++)
+            for (int y = 0; y < l->h; y++)
+                for (int x = 0; x < l->w; x++)
+                    dst[ub__blk_at(l, n, c, y, x)] = (float)src[(((size_t)n * l->c + c) * l->h + y) * l->w + x];
+}
+
+/* max |blocked - reference| / max |reference| over the real channels. */
+static double blk_err(const ub__blk *l, const float *got, const double *want) {
+    double diff = 0, scale = 1e-30;
+    for (int n = 0; n < l->n; n++)
+        for (int c = 0; c < l->c; c++)
+            for (int y = 0; y < l->h; y++)
+                for (int x = 0; x < l->w; x++) {
+                    const double v = want[(((size_t)n * l->c + c) * l->h + y) * l->w + x];
+                    diff = fmax(diff, fabs(got[ub__blk_at(l, n, c, y, x)] - v)), scale = fmax(scale, fabs(v));
+                }
+    return diff / scale;
+}
+
+static double vec_err(const float *got, const double *want, size_t n) {
+    double diff = 0, scale = 1e-30;
+    for (size_t i = 0; i < n; i++) diff = fmax(diff, fabs(got[i] - want[i])), scale = fmax(scale, fabs(want[i]));
+    return diff / scale;
+}
+
+static int padding_zero(const ub__blk *l, const float *buf) {
+    for (int n = 0; n < l->n; n++)
+        for (int c = l->c; c < l->cb * l->B; c++)
+            for (int y = 0; y < l->h; y++)
+                for (int x = 0; x < l->w; x++)
+                    if (buf[ub__blk_at(l, n, c, y, x)] != 0.0f) return 0;
+    return 1;
+}
+
+enum { K_LN, K_GATE, K_SCA, K_SCALE };
+static const char *const kernel_names[] = {"layernorm", "gate", "sca", "scale"};
+
+/* One kernel's float run: out (layout lo), din (li, accumulated onto din0), dw and db (accumulated onto
+   0.25), and whether out came out the same when computed in place. */
+typedef struct naf_run {
+    float *out, *din, *dw, *db;
+    int inplace_same;
+} naf_run;
+
+static naf_run run_blk_kernel(int kind, const ub__blk *li, const ub__blk *lo, const double *in, const double *dout,
+                              const double *din0, const double *w, const double *b, size_t nw, int threads) {
+    const size_t ni = ub__blk_floats(li), no = ub__blk_floats(lo);
+    naf_run r = {test_calloc(no, sizeof(float)), test_calloc(ni, sizeof(float)), test_calloc(nw, sizeof(float)),
+                 test_calloc((size_t)li->c, sizeof(float)), 1};
+    float *fin = test_calloc(ni, sizeof(float)), *fdout = test_calloc(no, sizeof(float)),
+          *fw = test_calloc(nw, sizeof(float)), *fb = test_calloc((size_t)li->c, sizeof(float));
+    float *cache = test_calloc(ub__ln_cache_floats(li) + ub__sca_cache_floats(li), sizeof(float));
+    void *scratch = test_calloc(ub__naf_scratch_bytes(li), 1);
+    to_blk(li, in, fin), to_blk(lo, dout, fdout), to_blk(li, din0, r.din);
+    for (size_t i = 0; i < nw; i++) fw[i] = (float)w[i], r.dw[i] = 0.25f;
+    for (int c = 0; c < li->c; c++) fb[c] = (float)b[c], r.db[c] = 0.25f;
+    for (size_t i = 0; i < no; i++) r.out[i] = 7.0f; /* the padding must be written */
+    float *inplace = test_calloc(ni, sizeof(float));
+    memcpy(inplace, fin, sizeof(float) * ni);
+    switch (kind) {
+    case K_LN:
+        ub__ln_forward_blk(li, inplace, inplace, fw, fb, cache, threads);
+        ub__ln_forward_blk(li, r.out, fin, fw, fb, cache, threads);
+        ub__ln_backward_blk(li, r.din, r.dw, r.db, fdout, fin, fw, cache, scratch, threads);
+        break;
+    case K_GATE:
+        ub__gate_forward_blk(li, lo, r.out, fin, threads);
+        ub__gate_backward_blk(li, lo, r.din, fdout, fin, threads);
+        break;
+    case K_SCA:
+        ub__sca_forward_blk(li, inplace, inplace, NULL, fw, fb, cache, scratch, threads);
+        ub__sca_forward_blk(li, r.out, fin, NULL, fw, fb, cache, scratch, threads);
+        ub__sca_backward_blk(li, r.din, r.dw, r.db, fdout, fin, fw, cache, scratch, threads);
+        break;
+    case K_SCALE:
+        ub__scale_forward_blk(li, inplace, inplace, fw, threads);
+        ub__scale_forward_blk(li, r.out, fin, fw, threads);
+        ub__scale_backward_blk(li, r.din, r.dw, fdout, fin, fw, scratch, threads);
+        break;
+    }
+    if (kind != K_GATE) r.inplace_same = !memcmp(inplace, r.out, sizeof(float) * no);
+    free(fin), free(fdout), free(fw), free(fb), free(cache), free(scratch), free(inplace);
+    return r;
+}
+
+/* Each kernel on layout B (0: NHWC) with C channels (the gate: 2C in, C out) against the double reference,
+   with zero padding written, parameter gradients accumulated, the same bits in place, and the same bits on
+   1, 2 and 3 threads. H = 19 spans several chunks of rows (the reductions' unit). */
+static void check_blk_kernels(int B, int C) {
+    const int N = 2, H = 19, W = 7;
+    const size_t x = (size_t)N * C * H * W;
+    test_rng r = {(uint64_t)(B * 977 + C)};
+    for (int kind = K_LN; kind <= K_SCALE; kind++) {
+        const int Ci = kind == K_GATE ? 2 * C : C;
+        const ub__blk li = ub__blk_make(N, Ci, H, W, B), lo = ub__blk_make(N, C, H, W, B);
+        const size_t xi = (size_t)N * Ci * H * W, nw = kind == K_SCA ? (size_t)C * C : (size_t)C;
+        double *in = random_doubles(&r, xi, -2, 2), *dout = random_doubles(&r, x, -1, 1);
+        double *din = random_doubles(&r, xi, -1, 1), *din0 = test_calloc(xi, sizeof(double));
+        double *w = random_doubles(&r, nw, -1, 1), *b = random_doubles(&r, (size_t)C, -1, 1);
+        double *out = test_calloc(x, sizeof(double)), *dw = test_calloc(nw, sizeof(double)),
+               *db = test_calloc((size_t)C, sizeof(double));
+        double *cache = test_calloc(ub__layernorm_cache_size(N, H, W) + ub__sca_cache_size(N, C), sizeof(double));
+        memcpy(din0, din, sizeof(double) * xi);
+        for (size_t i = 0; i < nw; i++) dw[i] = 0.25;
+        for (int c = 0; c < C; c++) db[c] = 0.25;
+        switch (kind) {
+        case K_LN:
+            ub__layernorm_forward_ref(out, cache, in, w, b, N, C, H, W);
+            ub__layernorm_backward_ref(din, dw, db, dout, cache, in, w, N, C, H, W);
+            break;
+        case K_GATE:
+            ub__gate_forward_ref(out, in, N, C, (size_t)H * W);
+            ub__gate_backward_ref(din, dout, in, N, C, (size_t)H * W);
+            break;
+        case K_SCA:
+            ub__sca_forward_ref(out, cache, in, w, b, N, C, H, W);
+            ub__sca_backward_ref(din, dw, db, dout, cache, in, w, N, C, H, W);
+            break;
+        case K_SCALE:
+            ub__scale_forward_ref(out, in, w, N, C, (size_t)H * W);
+            ub__scale_backward_ref(din, dw, dout, in, w, N, C, (size_t)H * W);
+            break;
+        }
+        naf_run one = run_blk_kernel(kind, &li, &lo, in, dout, din0, w, b, nw, 1);
+        const double e[4] = {blk_err(&lo, one.out, out), blk_err(&li, one.din, din),
+                             kind == K_GATE ? 0 : vec_err(one.dw, dw, nw),
+                             kind == K_LN || kind == K_SCA ? vec_err(one.db, db, (size_t)C) : 0};
+        CHECK_MSG(e[0] < 1e-5 && e[1] < 1e-5 && e[2] < 1e-5 && e[3] < 1e-5,
+                  "%s B=%d C=%d vs reference: out %g, din %g, dw %g, db %g", kernel_names[kind], B, C, e[0], e[1],
+                  e[2], e[3]);
+        CHECK_MSG(padding_zero(&lo, one.out) && one.inplace_same, "%s B=%d C=%d: padding or in place",
+                  kernel_names[kind], B, C);
+        for (int threads = 2; threads <= 3; threads++) {
+            naf_run t = run_blk_kernel(kind, &li, &lo, in, dout, din0, w, b, nw, threads);
+            CHECK_MSG(!memcmp(t.out, one.out, sizeof(float) * ub__blk_floats(&lo)) &&
+                          !memcmp(t.din, one.din, sizeof(float) * ub__blk_floats(&li)) &&
+                          !memcmp(t.dw, one.dw, sizeof(float) * nw) && !memcmp(t.db, one.db, sizeof(float) * C),
+                      "%s B=%d C=%d: %d threads differ from 1", kernel_names[kind], B, C, threads);
+            free(t.out), free(t.din), free(t.dw), free(t.db);
+        }
+        free(one.out), free(one.din), free(one.dw), free(one.db);
+        free(in), free(dout), free(din), free(din0), free(w), free(b), free(out), free(dw), free(db), free(cache);
+    }
+}
+
+static void test_blk_kernels(void) {
+    /* nChw8c / nChw16c with padding (the gate's 2C = 24 input splits mid-block), aligned, several blocks;
+       NHWC; plain NCHW */
+    const int cases[][2] = {{8, 12}, {16, 12}, {8, 16}, {16, 40}, {0, 12}, {0, 16}, {1, 5}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_blk_kernels(cases[i][0], cases[i][1]);
+    printf("NAF float kernels: 7 layouts, against the reference, 1 = 2 = 3 threads\n");
 }
 
 /* LayerNorm by hand: one pixel, channels (1, 2, 3): mean 2, var 2/3. */
@@ -414,6 +574,7 @@ static void test_seam(void) {
 int main(void) {
     test_layernorm_by_hand();
     test_layers();
+    test_blk_kernels();
     check_net("NAF, skip attention both", UB__SKIP_BOTH);
     check_net("NAF, skip attention sa", UB__SKIP_SA);
     double d2 = check_fixture("naf_fixture.safetensors", UB__BLOCK_NAF, UB__SKIP_BOTH);

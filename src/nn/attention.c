@@ -114,13 +114,23 @@ size_t ub__se_scratch_bytes(const ub__blk *l, int r) { return se_parts(l, r, NUL
 /* The padded index of channel c of image i in the sums / scale vectors. */
 static size_t padded_index(const ub__blk *l, int i, int c) { return ((size_t)i * l->cb + (size_t)(c / l->B)) * l->B + (size_t)(c % l->B); }
 
-void ub__blk_window_sums(const ub__blk *l, const float *in, int y0, int y1, int x0, int x1, double *sums,
-                         void *scratch, int threads) {
+/* channel_sums into the unpadded sums (n, c), with SE scratch for any r. */
+static void unpadded_sums(const ub__blk *l, const float *a, const float *b, int y0, int y1, int x0, int x1,
+                          double *sums, void *scratch, int threads) {
     se_scratch s;
     se_parts(l, 1, &s, scratch);
-    channel_sums(l, in, NULL, y0, y1, x0, x1, s.partial, s.sums, threads);
+    channel_sums(l, a, b, y0, y1, x0, x1, s.partial, s.sums, threads);
     for (int i = 0; i < l->n; i++)
         for (int c = 0; c < l->c; c++) sums[(size_t)i * l->c + (size_t)c] = s.sums[padded_index(l, i, c)];
+}
+
+void ub__blk_window_sums(const ub__blk *l, const float *in, int y0, int y1, int x0, int x1, double *sums,
+                         void *scratch, int threads) {
+    unpadded_sums(l, in, NULL, y0, y1, x0, x1, sums, scratch, threads);
+}
+
+void ub__blk_plane_sums(const ub__blk *l, const float *a, const float *b, double *sums, void *scratch, int threads) {
+    unpadded_sums(l, a, b, 0, l->h, 0, l->w, sums, scratch, threads);
 }
 
 void ub__se_forward_blk(const ub__blk *l, float *out, const float *in, const float *w1, const float *b1,

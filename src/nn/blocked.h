@@ -88,6 +88,9 @@ void ub__se_forward_mean_blk(const ub__blk *l, float *out, const float *in, cons
    ub__se_scratch_bytes(l, r) bytes for any r. */
 void ub__blk_window_sums(const ub__blk *l, const float *in, int y0, int y1, int x0, int x1, double *sums,
                          void *scratch, int threads);
+/* sums (n, c) over the whole plane of a * b (of a when b is NULL), in the chunks and order of
+   ub__blk_window_sums (for b NULL, its bits on the window of the whole plane); scratch as there. */
+void ub__blk_plane_sums(const ub__blk *l, const float *a, const float *b, double *sums, void *scratch, int threads);
 /* Accumulates din (may be NULL) and the parameter gradients. */
 void ub__se_backward_blk(const ub__blk *l, float *din, float *dw1, float *db1, float *dw2, float *db2,
                          const float *dout, const float *in, const float *w1, const float *w2, int r,
@@ -107,8 +110,10 @@ void ub__sa_backward_blk(const ub__blk *l, float *din, float *dw, const float *d
 
 /* ---- NAF blocks (nn/naf_blk.c; twins in nn/ref_naf.c) ----
    Every kernel writes zeros in its output's padding channels, reads no padding, and gives the same bits
-   on any thread count (reductions in a fixed order, in double). Parameter gradients accumulate. */
+   on any thread count (reductions in a fixed order, in double). Parameter gradients accumulate.
+   Kernels that take `scratch` need ub__naf_scratch_bytes(l) bytes of it (l: their input's layout). */
 
+size_t ub__naf_scratch_bytes(const ub__blk *l);
 /* LayerNorm2d over the channels of each pixel (eps 1e-6); cache: (mean, 1/std) per pixel, n*h*w*2 floats.
    out may be in. */
 size_t ub__ln_cache_floats(const ub__blk *l);
@@ -116,7 +121,7 @@ void ub__ln_forward_blk(const ub__blk *l, float *out, const float *in, const flo
                         int threads);
 /* din may be NULL. */
 void ub__ln_backward_blk(const ub__blk *l, float *din, float *dw, float *db, const float *dout, const float *in,
-                         const float *w, const float *cache, int threads);
+                         const float *w, const float *cache, void *scratch, int threads);
 /* SimpleGate: out (layout lo, c channels) = in[:c] * in[c:] (layout li, 2c channels). */
 void ub__gate_forward_blk(const ub__blk *li, const ub__blk *lo, float *out, const float *in, int threads);
 /* din += (in[c:] dout, in[:c] dout). */
@@ -125,16 +130,17 @@ void ub__gate_backward_blk(const ub__blk *li, const ub__blk *lo, float *din, con
 /* SCA: out = in * (w (c, c) mean_hw(in) + b); cache (and the backward pass's scratch): 4 n c floats.
    out may be in. */
 size_t ub__sca_cache_floats(const ub__blk *l);
-/* given_mean: (n, c) floats that replace in's own means (tiled inference), or NULL. */
+/* given_mean: (n, c) floats that replace in's own means (tiled inference), or NULL: the means of the sums
+   of ub__blk_plane_sums. */
 void ub__sca_forward_blk(const ub__blk *l, float *out, const float *in, const float *given_mean, const float *w,
-                         const float *b, float *cache, int threads);
+                         const float *b, float *cache, void *scratch, int threads);
 /* din may be NULL; cache is the forward pass's (its scratch half is overwritten). */
 void ub__sca_backward_blk(const ub__blk *l, float *din, float *dw, float *db, const float *dout, const float *in,
-                          const float *w, float *cache, int threads);
+                          const float *w, float *cache, void *scratch, int threads);
 /* out = w[c] in (w: c floats); out may be in. */
 void ub__scale_forward_blk(const ub__blk *l, float *out, const float *in, const float *w, int threads);
 /* din may be NULL. */
 void ub__scale_backward_blk(const ub__blk *l, float *din, float *dw, const float *dout, const float *in,
-                            const float *w, int threads);
+                            const float *w, void *scratch, int threads);
 
 #endif

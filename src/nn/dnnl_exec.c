@@ -91,7 +91,7 @@ struct ub__fast_net {
     size_t tscratch_floats;
     float *gscratch; /* a convolution's input gradient when it must be added, not written */
     size_t gscratch_floats;
-    void *kscratch; /* SE / SA scratch */
+    void *kscratch; /* SE / SA / NAF scratch */
     size_t kscratch_bytes;
     float *kcache; /* SE / SA cache of an inference net (shared) */
     size_t kcache_floats;
@@ -983,8 +983,10 @@ static ub_status alloc_buffers(ub__fast_net *net) {
                 net->weight_bytes += 2 * (plain + packed) * sizeof(float);
             }
         }
-        if (f->kind == F_SCA && ub__se_scratch_bytes(&net->vals[f->a].lay, 1) > net->kscratch_bytes)
-            net->kscratch_bytes = ub__se_scratch_bytes(&net->vals[f->a].lay, 1); /* (window sums, tiled inference) */
+        /* (SCA: also the window sums of tiled inference, ub__naf_scratch_bytes >= ub__se_scratch_bytes(l, 1)) */
+        if ((f->kind == F_LN || f->kind == F_SCA || f->kind == F_SCALE) &&
+            ub__naf_scratch_bytes(&net->vals[f->a].lay) > net->kscratch_bytes)
+            net->kscratch_bytes = ub__naf_scratch_bytes(&net->vals[f->a].lay);
         if (f->kind == F_LN || f->kind == F_SCA) {
             const ub__blk *l = &net->vals[f->a].lay;
             const size_t cache = f->kind == F_LN ? ub__ln_cache_floats(l) : ub__sca_cache_floats(l);
@@ -1356,7 +1358,7 @@ static ub_status op_forward(ub__fast_net *net, const fop *f, const float *params
     case F_GATE: ub__gate_forward_blk(&a->lay, &o->lay, y, x, th); break;
     case F_SCA:
         ub__sca_forward_blk(&a->lay, y, x, se_given_mean(net, f), params + f->w, params + f->bias,
-                            f->cache ? f->cache : net->kcache, th);
+                            f->cache ? f->cache : net->kcache, net->kscratch, th);
         break;
     case F_SCALE: ub__scale_forward_blk(&a->lay, y, x, params + f->w, th); break;
     }
@@ -1577,18 +1579,18 @@ static ub_status op_backward(ub__fast_net *net, const fop *f, const float *param
         break;
     case F_LN:
         ub__ln_backward_blk(&a->lay, want_a ? grad_begin(net, f->a) : NULL, dparams + f->w, dparams + f->bias, dy,
-                            value_data(net, f->a), params + f->w, f->cache, th);
+                            value_data(net, f->a), params + f->w, f->cache, net->kscratch, th);
         break;
     case F_GATE:
         if (want_a) ub__gate_backward_blk(&a->lay, &o->lay, grad_begin(net, f->a), dy, value_data(net, f->a), th);
         break;
     case F_SCA:
         ub__sca_backward_blk(&a->lay, want_a ? grad_begin(net, f->a) : NULL, dparams + f->w, dparams + f->bias, dy,
-                             value_data(net, f->a), params + f->w, f->cache, th);
+                             value_data(net, f->a), params + f->w, f->cache, net->kscratch, th);
         break;
     case F_SCALE:
         ub__scale_backward_blk(&a->lay, want_a ? grad_begin(net, f->a) : NULL, dparams + f->w, dy,
-                               value_data(net, f->a), params + f->w, th);
+                               value_data(net, f->a), params + f->w, net->kscratch, th);
         break;
     }
     return UB_OK;
