@@ -82,7 +82,9 @@ typedef int (*ub_deconv_progress)(void *user, double done);
    estimate (normalised, centred). `p` may be NULL (the defaults). Images under 16 x 16, NaN or
    infinite values and the parameters above out of range give UB_ERR_INVALID. When the estimate is
    too small a blur to act on (nearly a delta, or spread over fewer than ~8 pixels: what sharp
-   photographs yield), `out` is a copy of the input. See docs/blind.md. */
+   photographs yield), when it cannot be the image's blur (the image keeps power where the kernel
+   would have removed it) or when the result rings far beyond a real deblurring, `out` is a copy of
+   the input. See docs/blind.md. */
 UB_API ub_status ub_deblur_blind(ub_ctx *ctx, const ub_image *blurry, const ub_blind_params *p,
                                  ub_deconv_progress progress, void *user, ub_image **out, ub_kernel **kernel_out);
 

@@ -12,7 +12,8 @@
    with the L0 weights divided by 1.1 at every alternation (Pan et al.'s schedule). The kernel is then
    brought to the full resolution and the image deconvolved with it by ub_deconv (p->final: SPARSE, a
    hyper-Laplacian prior with unknown borders and saturation handled, src/deconv/sparse.c). When
-   the estimate is nearly a delta (the image was sharp), the input is returned as it is.
+   the estimate is nearly a delta (the image was sharp), inconsistent with the image's spectrum
+   (blind_check.c) or the result rings implausibly, the input is returned as it is.
 
    Everything runs on periodic frames (blind_internal.h): the image at (0, 0), the rest a blend of its
    reflections that makes opposite borders meet smoothly, so circular convolutions are a fair model. */
@@ -196,7 +197,7 @@ static void resize_kernel(const float *k, int kw, int kh, double factor, float *
 }
 
 /* The least even 2,3,5,7-smooth number >= n (FFTW's fast sizes). */
-static int fast_len(int n) {
+int ub__blind_fast_len(int n) {
     for (int m = n + (n & 1);; m += 2) {
         int r = m;
         while (r % 2 == 0) r /= 2;
@@ -238,7 +239,7 @@ static ub_status step_progress(ub_ctx *ctx, progress_state *ps, double amount) {
 static ub_status estimate_level(ub_ctx *ctx, const float *y, int w, int h, float *k, int kw, double threshold,
                                 double *lambda) {
     ub__bfft f;
-    const int fw = fast_len(w + kw), fh = fast_len(h + kw);
+    const int fw = ub__blind_fast_len(w + kw), fh = ub__blind_fast_len(h + kw);
     ub_status st = ub__bfft_init(ctx, &f, fw, fh);
     if (st) return st;
     const size_t n = f.n, nc = f.nc;
@@ -388,6 +389,17 @@ static int auto_kernel_size(int64_t w, int64_t h) {
     return k < 15 ? 15 : k > 75 ? 75 : k;
 }
 
+/* The grey plane of an image (Rec. 601 weights for colour), into `lum` (width x height). */
+static void luminance(const ub_image *img, float *lum) {
+    const size_t npix = (size_t)img->width * (size_t)img->height;
+    if (ub_image_colour_channels(img) == 3) {
+        const float *r = ub_image_plane(img, 0), *g = ub_image_plane(img, 1), *b = ub_image_plane(img, 2);
+        for (size_t i = 0; i < npix; i++) lum[i] = 0.299f * r[i] + 0.587f * g[i] + 0.114f * b[i];
+    } else {
+        memcpy(lum, ub_image_plane(img, 0), npix * sizeof(float));
+    }
+}
+
 /* True when the kernel is too small a blur to act on (do no harm): 70 % of its mass in its two
    largest taps, or a tap holding 12 % of it (a blur spread over fewer than about 8 pixels). On sharp
    photographs (Kodak) the estimate is such a small blob: L0's flattening of fine texture reads as
@@ -404,6 +416,41 @@ static int nearly_delta(const ub_kernel *k) {
         else if (v > b) b = v;
     }
     return sum > 0 && ((a + b) >= 0.7 * sum || a >= 0.12 * sum);
+}
+
+/* Do no harm, before the final step: the estimate is acted on only when it is a real blur (not
+   nearly a delta) and the image's spectrum allows it (blind_check.c: a sharp image keeps power
+   where the kernel would have removed it; a picket fence or fine texture fools the estimator into
+   a streak or a blob that the final step then inverts, amplifying that power by 1 / |K|^2). The
+   spectral test runs on the plane and kernel of the estimate. */
+static int trustworthy(ub_ctx *ctx, const float *est, int ew, int eh, const float *ke, int eks, const ub_kernel *k) {
+    if (nearly_delta(k)) return 0;
+    const double excess = ub__blind_stopband_excess(ctx, est, ew, eh, ke, eks);
+    return excess >= 0 && excess <= UB__BLIND_MAX_EXCESS;
+}
+
+/* Do no harm, after it: `*deconvolved` replaces `*res` (the input's copy) unless its luminance
+   rings far beyond what deblurring a real capture does (the backstop for a wrong kernel that
+   passed the spectral test). Takes `*deconvolved`. */
+static ub_status keep_if_plausible(ub_ctx *ctx, const float *lum, ub_image **res, ub_image **deconvolved) {
+    const ub_image *d = *deconvolved;
+    const int64_t w = d->width, h = d->height;
+    const size_t npix = (size_t)w * (size_t)h;
+    float *out_lum = malloc(npix * sizeof(float));
+    if (!out_lum) {
+        ub_image_destroy(deconvolved);
+        return ub__fail(ctx, UB_ERR_NOMEM, "blind deconvolution: out of memory");
+    }
+    luminance(d, out_lum);
+    const int implausible = ub__blind_output_implausible(lum, out_lum, w, h);
+    free(out_lum);
+    if (implausible) ub_image_destroy(deconvolved);
+    else {
+        ub_image_destroy(res);
+        *res = *deconvolved;
+        *deconvolved = NULL;
+    }
+    return UB_OK;
 }
 
 ub_status ub_deblur_blind(ub_ctx *ctx, const ub_image *blurry, const ub_blind_params *p,
@@ -438,18 +485,12 @@ ub_status ub_deblur_blind(ub_ctx *ctx, const ub_image *blurry, const ub_blind_pa
     const int max_side = p->max_side ? p->max_side : 1024;
 
     ub_status st = UB_OK;
-    const int cc = ub_image_colour_channels(blurry);
     const size_t npix = (size_t)w * (size_t)h;
     float *lum = malloc(npix * sizeof(float)), *small = NULL, *ke = NULL;
     ub_kernel *k = NULL;
     ub_image *res = NULL;
     if (!lum) return ub__fail(ctx, UB_ERR_NOMEM, "blind deconvolution: out of memory");
-    if (cc == 3) {
-        const float *r = ub_image_plane(blurry, 0), *g = ub_image_plane(blurry, 1), *b = ub_image_plane(blurry, 2);
-        for (size_t i = 0; i < npix; i++) lum[i] = 0.299f * r[i] + 0.587f * g[i] + 0.114f * b[i];
-    } else {
-        memcpy(lum, ub_image_plane(blurry, 0), npix * sizeof(float));
-    }
+    luminance(blurry, lum);
     for (size_t i = 0; i < npix; i++)
         if (!isfinite(lum[i])) {
             free(lum);
@@ -489,9 +530,10 @@ ub_status ub_deblur_blind(ub_ctx *ctx, const ub_image *blurry, const ub_blind_pa
         }
     }
     if ((st = ub_image_clone(ctx, blurry, &res)) != UB_OK) goto done;
-    if (!nearly_delta(k)) { /* the final step: ub_deconv (sparse.c), every colour channel, alpha copied */
-        ub_image_destroy(&res);
-        if ((st = ub_deconv(ctx, blurry, k, &p->final, &res)) != UB_OK) goto done;
+    if (trustworthy(ctx, est, ew, eh, ke, eks, k)) { /* the final step: ub_deconv (sparse.c), every colour channel */
+        ub_image *deconvolved = NULL;
+        if ((st = ub_deconv(ctx, blurry, k, &p->final, &deconvolved)) != UB_OK) goto done;
+        if ((st = keep_if_plausible(ctx, lum, &res, &deconvolved)) != UB_OK) goto done;
         if ((st = step_progress(ctx, &ps, 0.2 * ps.total)) != UB_OK) goto done;
     }
     if (progress && progress(user, 1.0)) st = ub__fail(ctx, UB_ERR_CANCELLED, "blind deconvolution: cancelled");

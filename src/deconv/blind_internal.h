@@ -46,6 +46,9 @@ void ub__bfft_grad_denominator(const ub__bfft *f, float *out);
    extension that blends its opposite borders smoothly, so that the periodic frame has no jumps. */
 void ub__blind_pad(const float *img, int w, int h, float *frame, int fw, int fh);
 
+/* The least even 2,3,5,7-smooth number >= n (FFTW's fast sizes). */
+int ub__blind_fast_len(int n);
+
 /* Circular forward differences of a frame: gx(x, y) = v(x + 1, y) - v(x, y), gy likewise. */
 void ub__blind_grad(const float *v, int w, int h, float *gx, float *gy);
 
@@ -74,5 +77,21 @@ int ub__blind_kernel_clean(float *k, int kw, int kh, double prune, double min_ma
 /* The gradient-magnitude threshold that keeps about `keep` pixels in each of four orientation
    bins (Cho & Lee 2009's rule as Pan et al. use it). */
 double ub__blind_grad_threshold(const float *gx, const float *gy, size_t n, size_t keep);
+
+/* Do no harm (blind_check.c): the power the w x h plane `img` keeps where the kw x kw kernel `k`
+   attenuates strongly, over what a blur by `k` of a 1/f^2 image plus the noise floor would leave
+   there (about 1 when `k` can be the blur, >> 1 when the image is sharper than `k` allows).
+   0 when the kernel has no stop band; -1 when out of memory. */
+double ub__blind_stopband_excess(ub_ctx *ctx, const float *img, int w, int h, const float *k, int kw);
+
+/* Above this excess the estimate is not the image's blur (docs/blind.md: Levin's 32 real captures
+   0.6-4.5, GoPro pairs 0.9-2.4; the sharp photos the estimator fooled itself on 9-37). */
+#define UB__BLIND_MAX_EXCESS 6.0
+
+/* A last check on the deconvolved luminance `out` against the input's `in` (both w x h): true when
+   its gradient energy grew more than UB__BLIND_MAX_GRADIENT_GAIN times (Levin's captures: 3-12x;
+   a wrong kernel's ringing: 40-90x). */
+#define UB__BLIND_MAX_GRADIENT_GAIN 25.0
+int ub__blind_output_implausible(const float *in, const float *out, int64_t w, int64_t h);
 
 #endif
