@@ -31,6 +31,10 @@ UNBLUR_MODELS=$work/m1 "$u" "$work/small.png" -o "$work/flip2.png" --ensemble 2 
 check "--ensemble 2 changes the output" '[ -s "$work/flip2.png" ] && ! cmp -s "$work/flip2.png" "$work/env_default.png"'
 one_line_error "--ensemble 3 is refused" "ensemble 3" -- env UNBLUR_MODELS="$work/m1" "$u" "$work/small.png" -o "$work/x.png" --ensemble 3
 
+# --method auto on the sharp scene: the blind step declines, so the bundled default network's output
+UNBLUR_MODELS=$work/m1 "$u" "$work/small.png" -o "$work/auto.png" --method auto -q
+check "--method auto on a sharp photo = the network's output" 'cmp -s "$work/auto.png" "$work/env_default.png"'
+
 # the receptive radius grows with depth (the exact value is the tiling's rule: test_tiling checks it)
 "$u" model init -o "$work/d3.safetensors" --width 8 --blocks 1 --depth 3 -q >/dev/null
 r2=$("$u" model info "$work/m1/default.safetensors" | sed -n 's/.*receptive radius \([0-9]*\) px.*/\1/p')

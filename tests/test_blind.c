@@ -8,35 +8,6 @@
 #include "deconv/blind_internal.h"
 #include "testutil.h"
 
-/* Random rectangles and discs of random greys over a grey background: strong edges in every
-   direction (rectangles alone leave the kernel's diagonal structure undetermined: a horizontal edge
-   only sees the kernel's vertical profile). */
-static ub_image *shapes(ub_ctx *ctx, int64_t w, int64_t h, int channels, uint64_t seed) {
-    ub_image *img = NULL;
-    if (ub_image_create(ctx, &img, w, h, channels) != UB_OK) exit(1);
-    test_rng r = {seed};
-    for (int c = 0; c < channels; c++) {
-        float *p = ub_image_plane(img, c);
-        for (int64_t i = 0; i < w * h; i++) p[i] = 0.5f;
-    }
-    for (int n = 0; n < 80; n++) {
-        const int disc = n % 2;
-        const double cx = test_rng_uniform(&r) * w, cy = test_rng_uniform(&r) * h;
-        const double rx = 3 + test_rng_uniform(&r) * w / 8, ry = disc ? rx : 3 + test_rng_uniform(&r) * h / 8;
-        const double v = 0.1 + 0.8 * test_rng_uniform(&r);
-        for (int c = 0; c < channels; c++) {
-            float *p = ub_image_plane(img, c);
-            const float vc = (float)(c == 0 ? v : fmin(1.0, v * (0.8 + 0.1 * c)));
-            for (int64_t y = 0; y < h; y++)
-                for (int64_t x = 0; x < w; x++) {
-                    const double dx = (x - cx) / rx, dy = (y - cy) / ry;
-                    if (disc ? dx * dx + dy * dy <= 1.0 : fabs(dx) <= 1.0 && fabs(dy) <= 1.0) p[y * w + x] = vc;
-                }
-        }
-    }
-    return img;
-}
-
 /* A straight 15 px shake at 0.6 rad, rasterised as the synthesis does. (An L-shaped path is recovered
    less reliably: 0.75-0.998 correlation over four scenes, see docs/blind.md. Blurs under ~8 px would be
    left alone by the do-no-harm rule.) */
@@ -73,7 +44,7 @@ static double psnr_interior(const ub_image *a, const ub_image *b, int64_t m, int
 
 static void test_recovers_kernel(void) {
     ub_ctx *ctx1 = test_ctx(1), *ctx2 = test_ctx(2);
-    ub_image *sharp = shapes(ctx1, 160, 160, 1, 1), *blurry = NULL;
+    ub_image *sharp = test_shapes(ctx1, 160, 160, 1, 1), *blurry = NULL;
     ub_kernel *k = shake_kernel(ctx1);
     CHECK_OK(ctx1, ub_convolve(ctx1, sharp, k, UB_BORDER_REFLECT, &blurry));
     ub_blind_params p;
@@ -111,7 +82,7 @@ static void test_recovers_kernel(void) {
 /* max_side below the image: the estimate runs reduced and the kernel is enlarged back. */
 static void test_reduced_estimate(void) {
     ub_ctx *ctx = test_ctx(0);
-    ub_image *sharp = shapes(ctx, 240, 200, 3, 1), *blurry = NULL, *out = NULL;
+    ub_image *sharp = test_shapes(ctx, 240, 200, 3, 1), *blurry = NULL, *out = NULL;
     ub_kernel *k = shake_kernel(ctx), *e = NULL;
     CHECK_OK(ctx, ub_convolve(ctx, sharp, k, UB_BORDER_REFLECT, &blurry));
     ub_blind_params p;
@@ -148,7 +119,7 @@ static int record(void *user, double done) {
 
 static void test_progress_and_cancel(void) {
     ub_ctx *ctx = test_ctx(0);
-    ub_image *sharp = shapes(ctx, 96, 96, 1, 3), *blurry = NULL, *out = NULL;
+    ub_image *sharp = test_shapes(ctx, 96, 96, 1, 3), *blurry = NULL, *out = NULL;
     ub_kernel *k = shake_kernel(ctx);
     CHECK_OK(ctx, ub_convolve(ctx, sharp, k, UB_BORDER_REFLECT, &blurry));
     ub_blind_params p;
@@ -170,7 +141,7 @@ static void test_progress_and_cancel(void) {
 /* Do no harm: a sharp image comes back nearly unchanged, colour and alpha included. */
 static void test_sharp_image(void) {
     ub_ctx *ctx = test_ctx(0);
-    ub_image *sharp = shapes(ctx, 128, 112, 4, 11), *out = NULL;
+    ub_image *sharp = test_shapes(ctx, 128, 112, 4, 11), *out = NULL;
     float *alpha = ub_image_plane(sharp, 3);
     for (int64_t i = 0; i < 128 * 112; i++) alpha[i] = (float)(i % 7) / 6.0f;
     ub_kernel *k = NULL;
@@ -252,7 +223,7 @@ static void expect_excess(ub_ctx *ctx, const ub_image *sharp, const ub_kernel *k
 
 static void test_stopband_check(void) {
     ub_ctx *ctx = test_ctx(1);
-    ub_image *scene = shapes(ctx, 200, 200, 1, 3), *fence = picket_fence(ctx, 200, 200, 5);
+    ub_image *scene = test_shapes(ctx, 200, 200, 1, 3), *fence = picket_fence(ctx, 200, 200, 5);
     ub_kernel *disc = NULL, *streak = shake_kernel(ctx);
     CHECK_OK(ctx, ub_kernel_aperture(ctx, 9.0, 0, 0.0, &disc));
     if (disc) {
@@ -284,7 +255,7 @@ static void expect_invalid(ub_ctx *ctx, const ub_image *img, int kernel_size, in
 
 static void test_hostile(void) {
     ub_ctx *ctx = test_ctx(0);
-    ub_image *img = shapes(ctx, 64, 48, 1, 5), *tiny = shapes(ctx, 8, 8, 1, 5), *thin = NULL;
+    ub_image *img = test_shapes(ctx, 64, 48, 1, 5), *tiny = test_shapes(ctx, 8, 8, 1, 5), *thin = NULL;
     CHECK_OK(ctx, ub_image_create(ctx, &thin, 400, 10, 1));
     expect_invalid(ctx, img, 4, 0, "even kernel size");
     expect_invalid(ctx, img, -3, 0, "negative kernel size");

@@ -537,6 +537,44 @@ static void test_levin_real(void) {
     ub_ctx_destroy(&ctx);
 }
 
+/* ub_deblur_auto routes by the blind step's decision: on a sharp image the blind deconvolution declines
+   (returns its input) and the output is the model's, bit for bit; on a 15 px shake it acts and its output
+   is kept. A random W8 model stands in for a trained one (only the routing is tested here). */
+static void test_auto(ub_ctx *ctx) {
+    ub_rbnet_config c;
+    ub_rbnet_default(&c);
+    c.width = 8, c.blocks = 1;
+    ub_rng r;
+    ub_rng_seed(&r, 5);
+    ub_model *m = NULL;
+    CHECK_OK(ctx, ub_model_create(ctx, &c, &r, &m));
+    ub_image *sharp = test_shapes(ctx, 160, 128, 3, 7), *blurry = NULL, *net = NULL, *blind = NULL, *out = NULL;
+    ub_trajectory *t = NULL;
+    ub_kernel *k = NULL;
+    CHECK_OK(ctx, ub_trajectory_linear(ctx, 15.0, 0.6, 200, &t));
+    CHECK_OK(ctx, ub_kernel_from_trajectory(ctx, t, 0, &k));
+    CHECK_OK(ctx, ub_convolve(ctx, sharp, k, UB_BORDER_REFLECT, &blurry));
+    int used_blind = -1;
+    CHECK_OK(ctx, ub_deblur_auto(ctx, m, sharp, &out, &used_blind));
+    CHECK_OK(ctx, ub_model_run_tiled(m, sharp, UB_MODEL_TILE_DEFAULT, &net));
+    CHECK(used_blind == 0);
+    CHECK(out && net && !memcmp(out->data, net->data, sizeof(float) * 3 * 160 * 128));
+    ub_image_destroy(&out);
+    ub_blind_params bp;
+    ub_blind_default(&bp);
+    CHECK_OK(ctx, ub_deblur_auto(ctx, m, blurry, &out, &used_blind));
+    CHECK_OK(ctx, ub_deblur_blind(ctx, blurry, &bp, NULL, NULL, &blind, NULL));
+    CHECK(used_blind == 1);
+    CHECK(out && blind && !memcmp(out->data, blind->data, sizeof(float) * 3 * 160 * 128));
+    CHECK(out && memcmp(out->data, blurry->data, sizeof(float) * 3 * 160 * 128)); /* it did act */
+    CHECK(ub_deblur_auto(ctx, NULL, sharp, &out, NULL) == UB_ERR_INVALID);
+    ub_image *imgs[] = {sharp, blurry, net, blind, out};
+    for (size_t i = 0; i < sizeof imgs / sizeof *imgs; i++) ub_image_destroy(&imgs[i]);
+    ub_trajectory_destroy(&t);
+    ub_kernel_destroy(&k);
+    ub_model_destroy(&m);
+}
+
 int main(void) {
     ub_ctx *ctx = test_ctx(2);
     char dir[512];
@@ -550,6 +588,7 @@ int main(void) {
     test_score(ctx);
     test_progress(ctx, dir);
     test_report(ctx, dir);
+    test_auto(ctx);
     ub_ctx_destroy(&ctx);
     test_levin_real();
     return test_finish("test_eval");

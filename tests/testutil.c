@@ -129,3 +129,32 @@ const char *test_join(const char *dir, const char *rel) {
     snprintf(p, sizeof buf[0], "%s/%s", dir, rel);
     return p;
 }
+
+/* Random rectangles and discs of random greys over a grey background: strong edges in every
+   direction (rectangles alone leave the kernel's diagonal structure undetermined: a horizontal edge
+   only sees the kernel's vertical profile). */
+ub_image *test_shapes(ub_ctx *ctx, int64_t w, int64_t h, int channels, uint64_t seed) {
+    ub_image *img = NULL;
+    if (ub_image_create(ctx, &img, w, h, channels) != UB_OK) exit(1);
+    test_rng r = {seed};
+    for (int c = 0; c < channels; c++) {
+        float *p = ub_image_plane(img, c);
+        for (int64_t i = 0; i < w * h; i++) p[i] = 0.5f;
+    }
+    for (int n = 0; n < 80; n++) {
+        const int disc = n % 2;
+        const double cx = test_rng_uniform(&r) * w, cy = test_rng_uniform(&r) * h;
+        const double rx = 3 + test_rng_uniform(&r) * w / 8, ry = disc ? rx : 3 + test_rng_uniform(&r) * h / 8;
+        const double v = 0.1 + 0.8 * test_rng_uniform(&r);
+        for (int c = 0; c < channels; c++) {
+            float *p = ub_image_plane(img, c);
+            const float vc = (float)(c == 0 ? v : fmin(1.0, v * (0.8 + 0.1 * c)));
+            for (int64_t y = 0; y < h; y++)
+                for (int64_t x = 0; x < w; x++) {
+                    const double dx = (x - cx) / rx, dy = (y - cy) / ry;
+                    if (disc ? dx * dx + dy * dy <= 1.0 : fabs(dx) <= 1.0 && fabs(dy) <= 1.0) p[y * w + x] = vc;
+                }
+        }
+    }
+    return img;
+}

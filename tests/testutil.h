@@ -49,6 +49,9 @@ double test_rng_uniform(test_rng *r); /* [0,1) */
 ub_ctx *test_ctx(int threads);
 /* A smooth random image with texture (sums of sinusoids plus noise), values in [0,1]. */
 ub_image *test_image(ub_ctx *ctx, int64_t w, int64_t h, int channels, uint64_t seed);
+/* Rectangles and discs of random greys over a grey background (strong edges in every direction):
+   what a blind kernel estimate can be tested on. Exits on failure. */
+ub_image *test_shapes(ub_ctx *ctx, int64_t w, int64_t h, int channels, uint64_t seed);
 /* A fresh empty folder under $TMPDIR (or /tmp); the path is static storage of this harness. */
 const char *test_tmpdir(const char *tag);
 /* ../shared/data/<rel>, or NULL (with a message) when absent. */

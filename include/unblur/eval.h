@@ -40,7 +40,9 @@
 
    METHODS — a spec: "identity", "model:PATH" (RBNet weights, ub_model_run_tiled with the default
    tile), "wiener", "rl" (ub_deconv with the item's true kernel and the method's defaults), "blind"
-   (ub_deblur_blind). A method that needs a kernel is "n/a" on a set without kernels. A method can
+   (ub_deblur_blind), "auto:PATH" (blind where it acts, else the model: ub_deblur_auto),
+   "model-flip2:PATH" / "model-flip4:PATH" (the flip self-ensemble). A method that needs a kernel is
+   "n/a" on a set without kernels. A method can
    also wrap a model the caller holds (ub_eval_method_from_model), for validation during training.
 
    SCORES — ub_metrics_compute's definitions. Shift-tolerant sets (levin, lai): PSNR is the best over
@@ -108,6 +110,12 @@ UB_API int ub_eval_method_needs_kernel(const ub_eval_method *m);
 UB_API ub_status ub_eval_method_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out);
 /* The method names known to ub_eval_method_create, for help texts: "identity, model:PATH, ...". */
 UB_API const char *ub_eval_method_list(void);
+
+/* "auto:PATH" as a function for callers outside an evaluation (the `unblur` program's default): the
+   blind deconvolution (ub_deblur_blind, default parameters) where it acts, else the model
+   (ub_model_run_tiled, default tile) — the blind step declines, returning its input, on sharp photos and
+   on blur it cannot explain. *used_blind (may be NULL) = 1 when the blind output was kept. */
+UB_API ub_status ub_deblur_auto(ub_ctx *ctx, ub_model *model, const ub_image *in, ub_image **out, int *used_blind);
 
 /* ---- running ---- */
 

@@ -57,11 +57,12 @@ static void notice_fp32(ub_precision asked, const ub_model *m, int *said) {
     *said = 1;
 }
 
-static int deblur_one(ub_ctx *ctx, ub_model *m, int tile, const char *in, const char *out) {
+static int deblur_one(ub_ctx *ctx, ub_model *m, int tile, int automatic, const char *in, const char *out) {
     ub_image *img = NULL, *sharp = NULL;
     int rc = 0;
     if (ub_image_read(ctx, in, &img) != UB_OK) return cli_fail_ctx(ctx);
-    if (ub_model_run_tiled(m, img, tile, &sharp) != UB_OK)
+    ub_status st = automatic ? ub_deblur_auto(ctx, m, img, &sharp, NULL) : ub_model_run_tiled(m, img, tile, &sharp);
+    if (st != UB_OK)
         rc = cli_fail(EXIT_RUNTIME, "%s: %s", in, ub_last_error(ctx));
     else if (ub_image_write(ctx, sharp, out, NULL) != UB_OK) rc = cli_fail_ctx(ctx);
     ub_image_destroy(&img);
@@ -115,7 +116,8 @@ int cmd_deblur(const cli_command *cmd, int argc, char **argv) {
     int tile = 0, kernel_size = 0, ensemble = 1;
     const cli_option opts[] = {
         {"method", 0, OPT_STRING, &method, 0, 0, "M",
-         "net (default: RBNet, the bundled model or --model) or blind (estimate the camera-shake kernel, then deconvolve)"},
+         "net (default: RBNet, the bundled model or --model), blind (estimate the camera-shake kernel, then "
+         "deconvolve) or auto (blind where it trusts its kernel, else net)"},
         {"kernel-size", 0, OPT_INT, &kernel_size, 0, 1023, "K", "blind: the kernel's side, odd (0: automatic)"},
         {"kernel-out", 0, OPT_STRING, &kernel_out, 0, 0, "K.png", "blind: write the estimated kernel (one input)"},
         {"output", 'o', OPT_STRING, &out, 0, 0, "OUT", "output image, or a folder for several inputs"},
@@ -146,8 +148,9 @@ int cmd_deblur(const cli_command *cmd, int argc, char **argv) {
                             args.positional[0]);
         return cli_fail(EXIT_USAGE, "deblurring needs an output: unblur IN -o OUT");
     }
-    const int blind = !strcmp(method, "blind");
-    if (!blind && strcmp(method, "net")) return cli_fail(EXIT_USAGE, "--method %s: use net or blind", method);
+    const int blind = !strcmp(method, "blind"), automatic = !strcmp(method, "auto");
+    if (!blind && !automatic && strcmp(method, "net"))
+        return cli_fail(EXIT_USAGE, "--method %s: use net, blind or auto", method);
     if (blind && kernel_size != 0 && kernel_size % 2 == 0)
         return cli_fail(EXIT_USAGE, "--kernel-size %d: use an odd size (or 0 for automatic)", kernel_size);
     if (!blind && (kernel_out || kernel_size))
@@ -172,7 +175,7 @@ int cmd_deblur(const cli_command *cmd, int argc, char **argv) {
     for (int i = 0; rc == 0 && i < args.count; i++) {
         char path[4200];
         if (many) output_in_folder(path, sizeof path, out, args.positional[i]);
-        rc = deblur_one(ctx, m, tile, args.positional[i], many ? path : out);
+        rc = deblur_one(ctx, m, tile, automatic, args.positional[i], many ? path : out);
         if (rc == 0) notice_fp32(precision, m, &said); /* (oneDNN may refuse what the CPU's flags promise) */
     }
     cli_progress_done(&progress);

@@ -78,6 +78,8 @@ ub_status ub__eval_model_open(ub_ctx *ctx, ub_eval_method *m, const char *path);
 ub_status ub__eval_model_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out);
 ub_status ub__eval_model_flip2_open(ub_ctx *ctx, ub_eval_method *m, const char *path);
 ub_status ub__eval_model_flip4_open(ub_ctx *ctx, ub_eval_method *m, const char *path);
+ub_status ub__eval_auto_open(ub_ctx *ctx, ub_eval_method *m, const char *path);
+ub_status ub__eval_auto_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out);
 ub_status ub__eval_wiener_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out);
 ub_status ub__eval_rl_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out);
 ub_status ub__eval_blind_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out);

@@ -20,9 +20,10 @@ static const eval_method_kind methods[] = {
     {"wiener", false, true, NULL, ub__eval_wiener_run},
     {"rl", false, true, NULL, ub__eval_rl_run},
     {"blind", false, false, NULL, ub__eval_blind_run},
+    {"auto", true, false, ub__eval_auto_open, ub__eval_auto_run},
 };
 
-const char *ub_eval_method_list(void) { return "identity, model:PATH, model-flip2:PATH, model-flip4:PATH, wiener, rl, blind"; }
+const char *ub_eval_method_list(void) { return "identity, model:PATH, model-flip2:PATH, model-flip4:PATH, wiener, rl, blind, auto:PATH"; }
 
 static const eval_method_kind *find_method(const char *spec, size_t n) {
     for (size_t i = 0; i < sizeof methods / sizeof *methods; i++)

@@ -1,0 +1,54 @@
+/* eval/method_auto.c — "auto:PATH" and ub_deblur_auto: the blind deconvolution where it trusts its
+   kernel, the network everywhere else.
+
+   Why this rule (issue 13, point 5, measured in docs/results.md): on camera shake the classical blind
+   deconvolution gains far more than the networks trained so far (Levin +5.8 dB against -0.35), and it
+   declines to act — returning the input untouched — on sharp photographs and on blur it cannot explain
+   (docs/blind.md: a delta-like estimate, a kernel the image's spectrum contradicts, an output that
+   rings). Where it declines, the network runs: it helps on the small blur of REDS (+0.8 dB) that the
+   blind estimate calls sharp. The blind step's refusal is read from its output: a copy of the input,
+   bit for bit. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval/internal.h"
+#include "unblur/deconv.h"
+
+static int same_pixels(const ub_image *a, const ub_image *b) {
+    return a->width == b->width && a->height == b->height && a->channels == b->channels &&
+           !memcmp(a->data, b->data, sizeof(float) * (size_t)a->channels * (size_t)a->width * (size_t)a->height);
+}
+
+ub_status ub_deblur_auto(ub_ctx *ctx, ub_model *model, const ub_image *in, ub_image **out, int *used_blind) {
+    if (!ctx) return UB_ERR_INVALID;
+    if (!model || !in || !out) return ub__fail(ctx, UB_ERR_INVALID, "ub_deblur_auto: NULL argument");
+    *out = NULL;
+    if (used_blind) *used_blind = 0;
+    ub_blind_params p;
+    ub_blind_default(&p);
+    ub_image *blind = NULL;
+    ub_status st = ub_deblur_blind(ctx, in, &p, NULL, NULL, &blind, NULL);
+    if (st != UB_OK) return st;
+    if (!same_pixels(blind, in)) {
+        if (used_blind) *used_blind = 1;
+        *out = blind;
+        return UB_OK;
+    }
+    ub_image_destroy(&blind);
+    return ub_model_run_tiled(model, in, UB_MODEL_TILE_DEFAULT, out);
+}
+
+ub_status ub__eval_auto_open(ub_ctx *ctx, ub_eval_method *m, const char *path) {
+    ub_status st = ub__eval_model_open(ctx, m, path);
+    char *name = st == UB_OK ? ub__eval_printf("auto (blind | %s)", m->name) : NULL;
+    if (st == UB_OK && !name) st = ub__fail(ctx, UB_ERR_NOMEM, "out of memory");
+    if (name) {
+        free(m->name);
+        m->name = name;
+    }
+    return st;
+}
+
+ub_status ub__eval_auto_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out) {
+    return ub_deblur_auto(ctx, m->model, item->input, out, NULL);
+}
