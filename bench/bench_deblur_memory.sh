@@ -45,7 +45,7 @@ run() {
     shift 2
     local in=$work/in_${w}x${h}.png
     [ -e "$in" ] || make_image "$w" "$h" "$in"
-    /usr/bin/time -v "$unblur" "$in" -o "$work/out.png" --model "$work/m.safetensors" --threads 2 --quiet "$@" \
+    /usr/bin/time -v "$unblur" "$in" -o "$work/out.png" --method net --model "$work/m.safetensors" --threads 2 --quiet "$@" \
         2>"$work/time.txt"
     local rss_kb secs
     rss_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")

@@ -54,8 +54,8 @@ for weights in "$out/random_w32n2.safetensors" "$trained"; do
     "$bench" --image "$image" --model "$weights" --threads "$threads" --iters 3 --warmup 1 --precision bf16 --compare \
         >> "$out/accuracy.jsonl"
     name=$(basename "$(dirname "$weights")")_$(basename "$weights" .safetensors)
-    "$unblur" "$image" -o "$out/$name.fp32.png" --model "$weights" --precision fp32 -q --threads "$threads"
-    "$unblur" "$image" -o "$out/$name.bf16.png" --model "$weights" --precision bf16 -q --threads "$threads"
+    "$unblur" "$image" -o "$out/$name.fp32.png" --method net --model "$weights" --precision fp32 -q --threads "$threads"
+    "$unblur" "$image" -o "$out/$name.bf16.png" --method net --model "$weights" --precision bf16 -q --threads "$threads"
     echo "$weights $("$unblur" metrics "$out/$name.fp32.png" "$out/$name.bf16.png" --json)" >> "$out/cli.txt"
 done
 

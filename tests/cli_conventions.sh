@@ -38,7 +38,7 @@ expect 2 "missing operand" -- "$u" metrics "$scene"
 expect 2 "unknown command" -- "$u" frobnicate
 expect 2 "crop smaller than shift" -- "$u" metrics "$scene" "$scene" --shift 3 --crop 1
 mkdir -p "$work/no-models"
-expect 1 "deblur without a model says so" -- env UNBLUR_MODELS="$work/no-models" "$u" "$scene" -o "$work/sharp.png"
+expect 1 "deblur without a model says so" -- env UNBLUR_MODELS="$work/no-models" "$u" "$scene" -o "$work/sharp.png" --method net
 grep -q "no-models/default.safetensors: no such model" "$work/stderr" && ok "deblur message" || bad "deblur message"
 [ ! -e "$work/sharp.png" ] && ok "deblur wrote nothing" || bad "deblur wrote something"
 

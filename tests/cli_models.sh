@@ -20,20 +20,38 @@ mkdir -p "$work/m1" "$work/m2" "$work/empty"
 "$u" "$work/small.png" -o "$work/by_path_fast.png" --model "$work/m1/fast.safetensors" -q
 check "two different models give different outputs" '! cmp -s "$work/by_path.png" "$work/by_path_fast.png"'
 
-UNBLUR_MODELS=$work/m1 "$u" "$work/small.png" -o "$work/env_default.png" -q
-check "UNBLUR_MODELS: no --model runs default.safetensors" 'cmp -s "$work/by_path.png" "$work/env_default.png"'
-UNBLUR_MODELS=$work/m1 "$u" "$work/small.png" -o "$work/env_fast.png" --model fast -q
+UNBLUR_MODELS=$work/m1 "$u" "$work/small.png" -o "$work/env_default.png" --method net -q
+check "UNBLUR_MODELS: --method net without --model runs default.safetensors" 'cmp -s "$work/by_path.png" "$work/env_default.png"'
+UNBLUR_MODELS=$work/m1 "$u" "$work/small.png" -o "$work/env_fast.png" --method net --model fast -q
 check "UNBLUR_MODELS: --model fast runs fast.safetensors" 'cmp -s "$work/by_path_fast.png" "$work/env_fast.png"'
 UNBLUR_MODELS=$work/m1 "$u" model info default > "$work/info.txt" 2>&1
 check "model info NAME" 'grep -q "^default: RBNet width 8" "$work/info.txt"'
 # --ensemble: 2 flipped views differ from the plain run; 3 is refused before any work
-UNBLUR_MODELS=$work/m1 "$u" "$work/small.png" -o "$work/flip2.png" --ensemble 2 -q
+UNBLUR_MODELS=$work/m1 "$u" "$work/small.png" -o "$work/flip2.png" --method net --ensemble 2 -q
 check "--ensemble 2 changes the output" '[ -s "$work/flip2.png" ] && ! cmp -s "$work/flip2.png" "$work/env_default.png"'
-one_line_error "--ensemble 3 is refused" "ensemble 3" -- env UNBLUR_MODELS="$work/m1" "$u" "$work/small.png" -o "$work/x.png" --ensemble 3
+one_line_error "--ensemble 3 is refused" "ensemble 3" -- env UNBLUR_MODELS="$work/m1" "$u" "$work/small.png" -o "$work/x.png" --method net --ensemble 3
 
-# --method auto on the sharp scene: the blind step declines, so the bundled default network's output
-UNBLUR_MODELS=$work/m1 "$u" "$work/small.png" -o "$work/auto.png" --method auto -q
-check "--method auto on a sharp photo = the network's output" 'cmp -s "$work/auto.png" "$work/env_default.png"'
+# the default (--method auto) on the sharp scene: the blind step declines, so the photo comes back
+# unchanged (--fallback input), or as the bundled network's output (--fallback net)
+"$u" "$work/small.png" -o "$work/auto.png" -q
+"$u" metrics "$work/small.png" "$work/auto.png" > "$work/auto_metrics.txt"
+check "default on a sharp photo: unchanged" 'grep -q "PSNR inf dB" "$work/auto_metrics.txt"'
+UNBLUR_MODELS=$work/m1 "$u" "$work/small.png" -o "$work/auto_net.png" --fallback net -q
+check "--fallback net on a sharp photo = the network's output" 'cmp -s "$work/auto_net.png" "$work/env_default.png"'
+"$u" "$work/small.png" -o "$work/auto_m.png" --model "$work/m1/default.safetensors" -q
+check "--model implies --fallback net" 'cmp -s "$work/auto_m.png" "$work/env_default.png"'
+one_line_error "--fallback input with --model is refused" "model goes with" -- \
+  "$u" "$work/small.png" -o "$work/x.png" --fallback input --model "$work/m1/default.safetensors"
+one_line_error "a bad --fallback" "fallback sideways" -- "$u" "$work/small.png" -o "$work/x.png" --fallback sideways
+
+# model convert: F16 halves the file, the weights stay within F16 rounding, the output within 50 dB
+"$u" model convert "$work/m1/default.safetensors" -o "$work/half.safetensors" --dtype F16 -q
+check "convert to F16 halves the file" '[ $(stat -c %s "$work/half.safetensors") -lt $(( $(stat -c %s "$work/m1/default.safetensors") * 6 / 10 )) ]'
+check "F16 weights within 1e-3" '"$u" model diff "$work/m1/default.safetensors" "$work/half.safetensors" --tolerance 1e-3 >/dev/null'
+"$u" "$work/small.png" -o "$work/half.png" --method net --model "$work/half.safetensors" -q
+psnr=$("$u" metrics "$work/env_default.png" "$work/half.png" | sed -n 's/PSNR \([0-9.inf]*\) dB.*/\1/p')
+check "F16 model's output within 50 dB of F32's ($psnr)" '[ "$psnr" = inf ] || awk "BEGIN{exit !($psnr > 50)}"'
+one_line_error "convert without -o" "model: expects" -- "$u" model convert "$work/m1/default.safetensors"
 
 # the receptive radius grows with depth (the exact value is the tiling's rule: test_tiling checks it)
 "$u" model init -o "$work/d3.safetensors" --width 8 --blocks 1 --depth 3 -q >/dev/null
@@ -41,7 +59,7 @@ r2=$("$u" model info "$work/m1/default.safetensors" | sed -n 's/.*receptive radi
 r3=$("$u" model info "$work/d3.safetensors" | sed -n 's/.*receptive radius \([0-9]*\) px.*/\1/p')
 check "model info: receptive radius, deeper is wider ($r2 < $r3)" '[ -n "$r2" ] && [ -n "$r3" ] && [ "$r2" -gt 0 ] && [ "$r2" -lt "$r3" ]'
 one_line_error "a missing name names the file" "empty/fast.safetensors: no such model" -- \
-  env UNBLUR_MODELS="$work/empty" "$u" "$work/small.png" -o "$work/x.png" --model fast
+  env UNBLUR_MODELS="$work/empty" "$u" "$work/small.png" -o "$work/x.png" --method net --model fast
 one_line_error "a bad name" "model name '.hidden'" -- env UNBLUR_MODELS="$work/m1" "$u" model info .hidden
 check "no output after a failure" '[ ! -e "$work/x.png" ]'
 one_line_error "a path that is not there stays a path" "nothere/fast.safetensors" -- \
@@ -62,7 +80,7 @@ if [ -f "$build/cmake_install.cmake" ]; then
   mkdir -p "$work/prefix/share/unblur/models"
   cp "$work/m2/default.safetensors" "$work/prefix/share/unblur/models/default.safetensors"
   mv "$work/prefix" "$work/moved"
-  env -u UNBLUR_MODELS "$work/moved/bin/unblur" "$work/small.png" -o "$work/installed.png" -q
+  env -u UNBLUR_MODELS "$work/moved/bin/unblur" "$work/small.png" -o "$work/installed.png" --method net -q
   "$u" "$work/small.png" -o "$work/by_path_m2.png" --model "$work/m2/default.safetensors" -q
   check "installed and moved: finds share/unblur/models/default" 'cmp -s "$work/installed.png" "$work/by_path_m2.png"'
 else
@@ -71,7 +89,7 @@ fi
 
 # the build tree: models/ beside the build folder, when the project ships one
 if [ -f "$src/models/default.safetensors" ] && [ "$(cd "$build/.." && pwd)" = "$(cd "$src" && pwd)" ]; then
-  env -u UNBLUR_MODELS "$u" "$work/small.png" -o "$work/tree.png" -q
+  env -u UNBLUR_MODELS "$u" "$work/small.png" -o "$work/tree.png" --method net -q
   "$u" "$work/small.png" -o "$work/tree_ref.png" --model "$src/models/default.safetensors" -q
   check "build tree: no --model runs models/default.safetensors" 'cmp -s "$work/tree.png" "$work/tree_ref.png"'
 else

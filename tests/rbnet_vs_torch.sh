@@ -14,7 +14,7 @@ fi
 rm -rf "$work"; mkdir -p "$work"
 $u model init -o "$work/m.safetensors" --seed 7 --quiet
 $u convert "$src/examples/scene.png" "$work/in16.png" --bits 16 --quiet
-$u "$work/in16.png" -o "$work/unblur.png" --model "$work/m.safetensors" --quiet
+$u "$work/in16.png" -o "$work/unblur.png" --method net --model "$work/m.safetensors" --quiet
 /usr/bin/python3 "$peers/rbnet.py" run --model "$work/m.safetensors" "$work/in16.png" -o "$work/torch.png" --out16
 /usr/bin/python3 - "$work/unblur.png" "$work/torch.png" <<'PY'
 import sys, cv2, numpy as np

@@ -567,8 +567,11 @@ static void test_auto(ub_ctx *ctx) {
     CHECK(used_blind == 1);
     CHECK(out && blind && !memcmp(out->data, blind->data, sizeof(float) * 3 * 160 * 128));
     CHECK(out && memcmp(out->data, blurry->data, sizeof(float) * 3 * 160 * 128)); /* it did act */
-    CHECK(ub_deblur_auto(ctx, NULL, sharp, &out, NULL) == UB_ERR_INVALID);
-    ub_image *imgs[] = {sharp, blurry, net, blind, out};
+    ub_image *kept = NULL; /* no model: the input where blind declines */
+    CHECK_OK(ctx, ub_deblur_auto(ctx, NULL, sharp, &kept, &used_blind));
+    CHECK(used_blind == 0 && kept && !memcmp(kept->data, sharp->data, sizeof(float) * 3 * 160 * 128));
+    CHECK(ub_deblur_auto(ctx, m, NULL, &kept, NULL) == UB_ERR_INVALID);
+    ub_image *imgs[] = {sharp, blurry, net, blind, out, kept};
     for (size_t i = 0; i < sizeof imgs / sizeof *imgs; i++) ub_image_destroy(&imgs[i]);
     ub_trajectory_destroy(&t);
     ub_kernel_destroy(&k);

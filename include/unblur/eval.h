@@ -40,7 +40,7 @@
 
    METHODS — a spec: "identity", "model:PATH" (RBNet weights, ub_model_run_tiled with the default
    tile), "wiener", "rl" (ub_deconv with the item's true kernel and the method's defaults), "blind"
-   (ub_deblur_blind), "auto:PATH" (blind where it acts, else the model: ub_deblur_auto),
+   (ub_deblur_blind), "auto:PATH" (blind where it acts, else the model: ub_deblur_auto; "auto": else the input),
    "model-flip2:PATH" / "model-flip4:PATH" (the flip self-ensemble). A method that needs a kernel is
    "n/a" on a set without kernels. A method can
    also wrap a model the caller holds (ub_eval_method_from_model), for validation during training.
@@ -114,7 +114,8 @@ UB_API const char *ub_eval_method_list(void);
 /* "auto:PATH" as a function for callers outside an evaluation (the `unblur` program's default): the
    blind deconvolution (ub_deblur_blind, default parameters) where it acts, else the model
    (ub_model_run_tiled, default tile) — the blind step declines, returning its input, on sharp photos and
-   on blur it cannot explain. *used_blind (may be NULL) = 1 when the blind output was kept. */
+   on blur it cannot explain; model NULL: the input there (no harm). *used_blind (may be NULL) = 1 when
+   the blind output was kept. */
 UB_API ub_status ub_deblur_auto(ub_ctx *ctx, ub_model *model, const ub_image *in, ub_image **out, int *used_blind);
 
 /* ---- running ---- */

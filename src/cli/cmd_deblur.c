@@ -1,5 +1,11 @@
 /* cli/cmd_deblur.c — the default command, `unblur IN... -o OUT`: deblur
-   photographs with RBNet.
+   photographs.
+
+   --method auto (the default, chosen by measurement: docs/results.md) runs the
+   blind deconvolution and keeps its output where it trusts its kernel; where it
+   declines (sharp photos, blur one kernel cannot explain) the photo is returned
+   unchanged (--fallback input), or the network's output (--fallback net, the
+   default when --model is given). --method net always runs the network.
 
    One input: OUT is the output image. Several inputs: OUT is a folder and
    each output keeps its input's name, as PNG. A 16-bit input gives a 16-bit output;
@@ -112,12 +118,16 @@ static int deblur_blind_all(const cli_globals *g, const cli_args *args, const ch
 }
 
 int cmd_deblur(const cli_command *cmd, int argc, char **argv) {
-    const char *out = NULL, *model_path = NULL, *precision_name = "fp32", *method = "net", *kernel_out = NULL;
+    const char *out = NULL, *model_path = NULL, *precision_name = "fp32", *method = "auto", *kernel_out = NULL;
+    const char *fallback = NULL; /* auto's: "input", or "net" when --model is given */
     int tile = 0, kernel_size = 0, ensemble = 1;
     const cli_option opts[] = {
         {"method", 0, OPT_STRING, &method, 0, 0, "M",
-         "net (default: RBNet, the bundled model or --model), blind (estimate the camera-shake kernel, then "
-         "deconvolve) or auto (blind where it trusts its kernel, else net)"},
+         "auto (default: the blind deconvolution where it trusts its kernel, else --fallback), blind "
+         "(estimate the camera-shake kernel, then deconvolve), or net (RBNet: the bundled model or --model)"},
+        {"fallback", 0, OPT_STRING, &fallback, 0, 0, "F",
+         "auto, where the blind step declines: input (the photo unchanged, no harm; the default) or net "
+         "(the default with --model)"},
         {"kernel-size", 0, OPT_INT, &kernel_size, 0, 1023, "K", "blind: the kernel's side, odd (0: automatic)"},
         {"kernel-out", 0, OPT_STRING, &kernel_out, 0, 0, "K.png", "blind: write the estimated kernel (one input)"},
         {"output", 'o', OPT_STRING, &out, 0, 0, "OUT", "output image, or a folder for several inputs"},
@@ -157,7 +167,11 @@ int cmd_deblur(const cli_command *cmd, int argc, char **argv) {
         return cli_fail(EXIT_USAGE, "--kernel-size and --kernel-out go with --method blind");
     if (blind && kernel_out && args.count > 1)
         return cli_fail(EXIT_USAGE, "--kernel-out takes one input");
+    if (!fallback) fallback = model_path ? "net" : "input";
+    if (strcmp(fallback, "input") && strcmp(fallback, "net"))
+        return cli_fail(EXIT_USAGE, "--fallback %s: use input or net", fallback);
     if (blind) return deblur_blind_all(&g, &args, out, kernel_size, kernel_out);
+    const int needs_model = !automatic || !strcmp(fallback, "net");
     int many = args.count > 1;
     if (many && !is_dir(out)) return cli_fail(EXIT_USAGE, "%s: with several inputs, -o names an existing folder", out);
     if (!many && ub_format_from_name(out) == UB_FORMAT_AUTO)
@@ -167,16 +181,20 @@ int cmd_deblur(const cli_command *cmd, int argc, char **argv) {
     if (!ctx) return EXIT_RUNTIME;
     ub_model *m = NULL;
     int rc = 0;
-    if (ub_model_open(ctx, model_path, &m) != UB_OK) rc = cli_fail_ctx(ctx);
-    else if (ub_model_set_precision(m, precision) != UB_OK) rc = cli_fail_ctx(ctx);
-    else if (ub_model_set_ensemble(m, ensemble) != UB_OK) rc = cli_fail_ctx(ctx);
+    if (!needs_model) {
+        if (model_path) rc = cli_fail(EXIT_USAGE, "--model goes with --method net or --fallback net");
+    } else if (ub_model_open(ctx, model_path, &m) != UB_OK) {
+        rc = cli_fail_ctx(ctx);
+    } else if (ub_model_set_precision(m, precision) != UB_OK || ub_model_set_ensemble(m, ensemble) != UB_OK) {
+        rc = cli_fail_ctx(ctx);
+    }
     int said = 0;
-    if (rc == 0) notice_fp32(precision, m, &said);
+    if (rc == 0 && m) notice_fp32(precision, m, &said);
     for (int i = 0; rc == 0 && i < args.count; i++) {
         char path[4200];
         if (many) output_in_folder(path, sizeof path, out, args.positional[i]);
         rc = deblur_one(ctx, m, tile, automatic, args.positional[i], many ? path : out);
-        if (rc == 0) notice_fp32(precision, m, &said); /* (oneDNN may refuse what the CPU's flags promise) */
+        if (rc == 0 && m) notice_fp32(precision, m, &said); /* (oneDNN may refuse what the CPU's flags promise) */
     }
     cli_progress_done(&progress);
     ub_model_destroy(&m);

@@ -41,6 +41,16 @@ static int model_diff(ub_ctx *ctx, const char *pa, const char *pb, double tolera
     return 0;
 }
 
+/* Rewrites a weights file in another dtype (F16 for the bundled models: half the size, and the
+   network's output within float rounding of F32's — measured in models/README.md). */
+static int model_convert(ub_ctx *ctx, const char *in, const char *out, const char *dtype) {
+    ub_model *m = NULL;
+    int rc = 0;
+    if (ub_model_open(ctx, in, &m) != UB_OK || ub_model_save(ctx, m, out, dtype) != UB_OK) rc = cli_fail_ctx(ctx);
+    ub_model_destroy(&m);
+    return rc;
+}
+
 int cmd_model(const cli_command *cmd, int argc, char **argv) {
     const char *out = NULL, *dtype = "F32";
     ub_rbnet_config c;
@@ -49,7 +59,7 @@ int cmd_model(const cli_command *cmd, int argc, char **argv) {
     int64_t seed = 0;
     const char *tolerance_text = "0", *block = "res", *skip = "both";
     const cli_option opts[] = {
-        {"output", 'o', OPT_STRING, &out, 0, 0, "M", "init: the weights file to write"},
+        {"output", 'o', OPT_STRING, &out, 0, 0, "M", "init, convert: the weights file to write"},
         {"width", 0, OPT_INT, &c.width, 1, 1024, "W", "init: channels at the first level (32)"},
         {"blocks", 0, OPT_INT, &c.blocks, 0, 64, "N", "init: residual blocks per stage (2)"},
         {"mid-blocks", 0, OPT_INT, &c.mid_blocks, 0, 64, "M", "init: bottleneck blocks (default: blocks)"},
@@ -57,7 +67,7 @@ int cmd_model(const cli_command *cmd, int argc, char **argv) {
         {"block", 0, OPT_STRING, &block, 0, 0, "B", "init: res (ResBlock, default) or naf (NAFBlock)"},
         {"skip-attention", 0, OPT_STRING, &skip, 0, 0, "A", "init: attention on the skips: both (default), se, sa or none"},
         {"seed", 0, OPT_INT64, &seed, 0, INT64_MAX, "S", "init: random seed (0)"},
-        {"dtype", 0, OPT_STRING, &dtype, 0, 0, "T", "init: F32 (default), F16 or BF16"},
+        {"dtype", 0, OPT_STRING, &dtype, 0, 0, "T", "init, convert: F32 (default), F16 or BF16"},
         {"tolerance", 0, OPT_STRING, &tolerance_text, 0, 0, "X", "diff: the largest |a - b| accepted (0)"},
     };
     cli_globals g = {0};
@@ -66,9 +76,11 @@ int cmd_model(const cli_command *cmd, int argc, char **argv) {
     if (begun >= 0) return begun;
     const char *what = args.count ? args.positional[0] : "";
     int info = strcmp(what, "info") == 0, init = strcmp(what, "init") == 0, diff = strcmp(what, "diff") == 0;
-    if ((!info && !init && !diff) || (info && args.count != 2) || (init && (args.count != 1 || !out)) ||
-        (diff && args.count != 3))
-        return cli_fail(EXIT_USAGE, "model: expects 'info M.safetensors', 'init -o M.safetensors' or "
+    int convert = strcmp(what, "convert") == 0;
+    if ((!info && !init && !diff && !convert) || (info && args.count != 2) || (init && (args.count != 1 || !out)) ||
+        (diff && args.count != 3) || (convert && (args.count != 2 || !out)))
+        return cli_fail(EXIT_USAGE, "model: expects 'info M.safetensors', 'init -o M.safetensors', "
+                                    "'convert M.safetensors -o N.safetensors --dtype T' or "
                                     "'diff A.safetensors B.safetensors' (see 'unblur model --help')");
     char *end;
     double tolerance = strtod(tolerance_text, &end);
@@ -85,6 +97,7 @@ int cmd_model(const cli_command *cmd, int argc, char **argv) {
     int rc = 0;
     if (info) rc = model_info(ctx, args.positional[1]);
     else if (diff) rc = model_diff(ctx, args.positional[1], args.positional[2], tolerance);
+    else if (convert) rc = model_convert(ctx, args.positional[1], out, dtype);
     else {
         ub_rng r;
         ub_rng_seed(&r, (uint64_t)seed);

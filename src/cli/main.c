@@ -50,8 +50,9 @@ static const cli_command commands[] = {
      "Write the camera PSFs a preset draws, as 16-bit PNGs, and a contact sheet.", NULL, cmd_kernels},
     {"model",
      "info M.safetensors | init -o M.safetensors [--width W] [--blocks N] [--depth D] [--seed S] | "
-     "diff A.safetensors B.safetensors [--tolerance X]",
-     "Inspect an RBNet weights file, write one with random (PyTorch-style) weights, or compare two.", NULL,
+     "convert M.safetensors -o N.safetensors --dtype F16 | diff A.safetensors B.safetensors [--tolerance X]",
+     "Inspect an RBNet weights file, write one with random (PyTorch-style) weights, convert one to another "
+     "dtype, or compare two.", NULL,
      cmd_model},
     {"train", "--data DIR --run RUN [--preset P] [options] | --config train.json | --resume RUN",
      "Train RBNet on sharp images blurred on the fly by the synthesis.",

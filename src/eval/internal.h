@@ -58,9 +58,11 @@ ub_status ub__eval_list_folder(ub_ctx *ctx, ub_eval_set *s, const char *dir);
 
 /* ---- methods (methods.c and one file per method family) ---- */
 
+enum { ARG_NONE = 0, ARG_REQUIRED = 1, ARG_OPTIONAL = 2 };
+
 typedef struct eval_method_kind {
     const char *name;       /* the spec's word: "identity", "model", "wiener", ... */
-    bool takes_argument;    /* "model:PATH" */
+    int argument;           /* ARG_NONE, ARG_REQUIRED ("model:PATH") or ARG_OPTIONAL ("auto", "auto:PATH") */
     bool needs_kernel;
     /* Prepares the method (loads weights...); may be NULL. */
     ub_status (*open)(ub_ctx *ctx, ub_eval_method *m, const char *argument);

@@ -7,7 +7,8 @@
    (docs/blind.md: a delta-like estimate, a kernel the image's spectrum contradicts, an output that
    rings). Where it declines, the network runs: it helps on the small blur of REDS (+0.8 dB) that the
    blind estimate calls sharp. The blind step's refusal is read from its output: a copy of the input,
-   bit for bit. */
+   bit for bit. Without a model the input is returned there: the fallback that does no harm, while the
+   trained networks still change sharp photos more than they help real blur (docs/results.md). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +22,7 @@ static int same_pixels(const ub_image *a, const ub_image *b) {
 
 ub_status ub_deblur_auto(ub_ctx *ctx, ub_model *model, const ub_image *in, ub_image **out, int *used_blind) {
     if (!ctx) return UB_ERR_INVALID;
-    if (!model || !in || !out) return ub__fail(ctx, UB_ERR_INVALID, "ub_deblur_auto: NULL argument");
+    if (!in || !out) return ub__fail(ctx, UB_ERR_INVALID, "ub_deblur_auto: NULL argument");
     *out = NULL;
     if (used_blind) *used_blind = 0;
     ub_blind_params p;
@@ -34,11 +35,23 @@ ub_status ub_deblur_auto(ub_ctx *ctx, ub_model *model, const ub_image *in, ub_im
         *out = blind;
         return UB_OK;
     }
+    if (!model) { /* the fallback that does no harm: the input as it is */
+        *out = blind;
+        return UB_OK;
+    }
     ub_image_destroy(&blind);
     return ub_model_run_tiled(model, in, UB_MODEL_TILE_DEFAULT, out);
 }
 
+/* "auto" alone: no model, the input where blind declines; "auto:PATH": that model there. */
 ub_status ub__eval_auto_open(ub_ctx *ctx, ub_eval_method *m, const char *path) {
+    if (!path) {
+        char *name = ub__eval_strdup("auto (blind | input)");
+        if (!name) return ub__fail(ctx, UB_ERR_NOMEM, "out of memory");
+        free(m->name);
+        m->name = name;
+        return UB_OK;
+    }
     ub_status st = ub__eval_model_open(ctx, m, path);
     char *name = st == UB_OK ? ub__eval_printf("auto (blind | %s)", m->name) : NULL;
     if (st == UB_OK && !name) st = ub__fail(ctx, UB_ERR_NOMEM, "out of memory");

@@ -13,17 +13,17 @@ static ub_status identity_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item
 }
 
 static const eval_method_kind methods[] = {
-    {"identity", false, false, NULL, identity_run},
-    {"model", true, false, ub__eval_model_open, ub__eval_model_run},
-    {"model-flip2", true, false, ub__eval_model_flip2_open, ub__eval_model_run},
-    {"model-flip4", true, false, ub__eval_model_flip4_open, ub__eval_model_run},
-    {"wiener", false, true, NULL, ub__eval_wiener_run},
-    {"rl", false, true, NULL, ub__eval_rl_run},
-    {"blind", false, false, NULL, ub__eval_blind_run},
-    {"auto", true, false, ub__eval_auto_open, ub__eval_auto_run},
+    {"identity", ARG_NONE, false, NULL, identity_run},
+    {"model", ARG_REQUIRED, false, ub__eval_model_open, ub__eval_model_run},
+    {"model-flip2", ARG_REQUIRED, false, ub__eval_model_flip2_open, ub__eval_model_run},
+    {"model-flip4", ARG_REQUIRED, false, ub__eval_model_flip4_open, ub__eval_model_run},
+    {"wiener", ARG_NONE, true, NULL, ub__eval_wiener_run},
+    {"rl", ARG_NONE, true, NULL, ub__eval_rl_run},
+    {"blind", ARG_NONE, false, NULL, ub__eval_blind_run},
+    {"auto", ARG_OPTIONAL, false, ub__eval_auto_open, ub__eval_auto_run},
 };
 
-const char *ub_eval_method_list(void) { return "identity, model:PATH, model-flip2:PATH, model-flip4:PATH, wiener, rl, blind, auto:PATH"; }
+const char *ub_eval_method_list(void) { return "identity, model:PATH, model-flip2:PATH, model-flip4:PATH, wiener, rl, blind, auto, auto:PATH"; }
 
 static const eval_method_kind *find_method(const char *spec, size_t n) {
     for (size_t i = 0; i < sizeof methods / sizeof *methods; i++)
@@ -37,9 +37,11 @@ ub_status ub_eval_method_create(ub_ctx *ctx, const char *spec, ub_eval_method **
     size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
     const eval_method_kind *k = find_method(spec, n);
     if (!k) return ub__fail(ctx, UB_ERR_INVALID, "method '%s': unknown (%s)", spec, ub_eval_method_list());
-    if (k->takes_argument != (colon != NULL) || (colon && !colon[1]))
+    const int given = colon != NULL;
+    if ((k->argument == ARG_REQUIRED && !given) || (k->argument == ARG_NONE && given) || (colon && !colon[1]))
         return ub__fail(ctx, UB_ERR_INVALID, "method '%s': %s", spec,
-                        k->takes_argument ? "expects a weights file or model name: model:PATH" : "takes no argument");
+                        k->argument != ARG_NONE ? "expects a weights file or model name: model:PATH"
+                                                : "takes no argument");
     ub_eval_method *m = calloc(1, sizeof *m);
     if (!m) return ub__fail(ctx, UB_ERR_NOMEM, "out of memory");
     m->kind = k;

@@ -379,8 +379,8 @@ clean_dir "$OUT" ""
 # (so that the input, not a missing bundled model, is what is tested)
 MODEL=$AUX/w8.safetensors
 "$UNBLUR" model init -o "$MODEL" --width 8 --blocks 1 --quiet
-check "deblur: corrupt input" 1 "$BAD" "" -- "$BAD" -o "$OUT/x.png" --model "$MODEL"
-check "deblur: good input" '*' "$OK" "$OUT/x.png" -- "$OK" -o "$OUT/x.png" --model "$MODEL"
+check "deblur: corrupt input" 1 "$BAD" "" -- "$BAD" -o "$OUT/x.png" --method net --model "$MODEL"
+check "deblur: good input" '*' "$OK" "$OUT/x.png" -- "$OK" -o "$OUT/x.png" --method net --model "$MODEL"
 clean_dir "$OUT" ""
 
 # a missing input

@@ -188,7 +188,7 @@ def test_deblur_with_a_model(cli, tmp_path, scene):
     whole = unblur.Model(m)(img, tile=-1)
     assert np.array_equal(out, whole)  # tiles equal the whole image (nn.h)
     subprocess.run([os.path.join(BUILD, "unblur"), str(tmp_path / "in.png"), "-o", str(tmp_path / "cli.png"),
-                    "--model", str(m), "--quiet"], check=True)
+                    "--method", "net", "--model", str(m), "--quiet"], check=True)
     unblur.save_image(tmp_path / "py.png", out)
     assert read_bytes(tmp_path / "py.png") == read_bytes(tmp_path / "cli.png")
 
