@@ -9,7 +9,9 @@
           ub_bench_rbnet --peak [--threads 2]           the machine's fp32 FMA throughput
    options: --width 32 --blocks 2 --mid-blocks M (default: blocks) --depth 2 --threads 2
             --iters 11 --warmup 2 --layout auto|nhwc|blocked16|blocked8
-            --precision fp32|bf16 (inference: bf16 = ub__fast_net_create_bf16; it fails without native bf16)
+            --precision fp32|bf16 (inference: bf16 = ub__fast_net_create_bf16; training: mixed precision,
+              ub__fast_net_create_bf16_training; either fails without native bf16)
+            --block res|naf (the RBNet block kind; default res)
             --model M.safetensors (its weights and architecture; default: random weights)
             --image IN.png (the input, and --size, from an image; default: random values)
             --compare (bf16: also run the float net on the same input, after the timing and the peak RSS,
@@ -206,13 +208,17 @@ static options parse(int argc, char **argv) {
             if (strcmp(v, "fp32") && strcmp(v, "bf16")) usage();
             o.bf16 = !strcmp(v, "bf16");
         }
+        else if (!strcmp(a, "--block")) {
+            if (strcmp(v, "res") && strcmp(v, "naf")) usage();
+            o.cfg.block = !strcmp(v, "naf") ? UB__BLOCK_NAF : UB__BLOCK_RES;
+        }
         else if (!strcmp(a, "--layout")) {
             o.layout = !strcmp(v, "nhwc") ? UB_FAST_LAYOUT_NHWC : !strcmp(v, "blocked16") ? UB_FAST_LAYOUT_BLOCKED16
                      : !strcmp(v, "blocked8") ? UB_FAST_LAYOUT_BLOCKED8 : UB_FAST_LAYOUT_AUTO;
         } else usage();
     }
     o.cfg.mid_blocks = mid >= 0 ? mid : o.cfg.blocks;
-    const int conflicting = (o.train && (o.bf16 || o.image)) || (o.compare && !o.bf16);
+    const int conflicting = (o.train && (o.compare || o.image)) || (o.compare && !o.bf16);
     const int no_size = !o.train && !o.peak && !o.image && (o.h < 1 || o.w < 1);
     if (conflicting || no_size || o.batch < 1 || o.crop < 2 || o.threads < 1 || o.iters < 1 || o.warmup < 0) usage();
     return o;
@@ -277,8 +283,9 @@ int main(int argc, char **argv) {
 
     double t0 = bench_seconds();
     ub__fast_net *net = NULL;
-    if ((o.bf16 ? ub__fast_net_create_bf16(ctx, &g, &t, o.layout, ub_cpu_features(), &net)
-                : ub__fast_net_create_layout(ctx, &g, &t, o.train, o.layout, &net)) != UB_OK)
+    if ((o.bf16 && o.train ? ub__fast_net_create_bf16_training(ctx, &g, &t, o.layout, ub_cpu_features(), &net)
+         : o.bf16          ? ub__fast_net_create_bf16(ctx, &g, &t, o.layout, ub_cpu_features(), &net)
+                           : ub__fast_net_create_layout(ctx, &g, &t, o.train, o.layout, &net)) != UB_OK)
         die(ctx, "create");
     const double create_ms = 1e3 * (bench_seconds() - t0);
     ub__fast_net_info info;
@@ -318,7 +325,7 @@ int main(int argc, char **argv) {
         }
         if (it >= o.warmup) times[it - o.warmup] = bench_seconds() - start;
     }
-    const double cpu_per_wall = (cpu_seconds() - cpu0) / (bench_seconds() - wall0);
+    const double cpu_timed = cpu_seconds() - cpu0, cpu_per_wall = cpu_timed / (bench_seconds() - wall0);
     /* oneDNN falls back to its reference code ("ref:...") where it has no optimised kernel for a shape, layout
        or ISA: 10-100x slower, so such a figure is not unblur's speed. onednn_impls also lists primitives made
        but never run in training (the head's input gradient), hence the net's own record of what ran */
@@ -354,8 +361,10 @@ int main(int argc, char **argv) {
            o.iters, o.warmup, t.total);
     if (o.train)
         printf("\"step_ms\": %.2f, \"step_ms_min\": %.2f, \"images_per_s\": %.3f, \"gflops\": %.1f, "
+               "\"cpu_step_ms\": %.2f, \"images_per_cpu_s\": %.3f, \"block\": \"%s\", "
                "\"first_loss\": %.6f, \"last_loss\": %.6f, ",
-               1e3 * med, 1e3 * best, n / med, 3 * 2 * macs / med / 1e9, first_loss, loss);
+               1e3 * med, 1e3 * best, n / med, 3 * 2 * macs / med / 1e9, 1e3 * cpu_timed / o.iters,
+               n * o.iters / cpu_timed, o.cfg.block == UB__BLOCK_NAF ? "naf" : "res", first_loss, loss);
     else
         printf("\"ms\": %.2f, \"ms_min\": %.2f, \"gmac\": %.3f, \"gflops\": %.1f, ", 1e3 * med, 1e3 * best, macs / 1e9,
                2 * macs / med / 1e9);

@@ -3,7 +3,8 @@
 # run stops it with a checkpoint and exit 0, and resuming to step S gives a checkpoint byte-identical
 # to a run straight to S; a second signal exits at once (130) and leaves a checkpoint that resumes;
 # --config with flags overriding; one-line errors: unknown config key, mismatched checkpoint, a
-# diverging run (huge learning rate); --val-set (benchmark sets in log.csv and the curve) and --init-from.
+# diverging run (huge learning rate); --val-set (benchmark sets in log.csv and the curve) and --init-from;
+# --precision (bf16 mixed precision or its fp32 fallback, saved, kept on resume).
 # usage: cli_train.sh UNBLUR WORKDIR SOURCE_DIR
 set -u
 u=$1 work=$2 src=$3
@@ -113,6 +114,27 @@ one_line_error "--init-from: another width refused, named" "width is 8 in the mo
 one_line_error "--init-from: another block refused, named" "block is naf in the model, res in this run" -- \
   $u train "${tiny[@]}" --run "$work/l" --init-from "$work/naf.safetensors"
 check "... before the run starts" "[ ! -e '$work/l' ]"
+
+# --precision: bf16 mixed precision where the CPU has AVX512-BF16 or AMX (else fp32 with a notice; auto
+# silently); saved in config.json; a resume keeps it and refuses a change
+w16=(--data "$work/data" --width 16 --blocks 1 --patch 32 --batch 2 --steps 100000 --threads 1 --workers 1)
+$u train "${w16[@]}" --run "$work/p" --precision bf16 --stop-at 3 2>"$work/p.err"
+check "--precision bf16: run done, saved in config.json" \
+  "[ -s '$work/p/checkpoint.safetensors' ] && grep -q '\"precision\": \"bf16\"' '$work/p/config.json'"
+if grep -qE 'avx512_bf16|amx_bf16' /proc/cpuinfo; then
+  check "--precision bf16: says mixed precision (native bf16 here)" "grep -q 'mixed precision' '$work/p.err'"
+else
+  check "--precision bf16: one-line notice, fp32 (no native bf16 here)" \
+    "[ \$(grep -c 'training in fp32' '$work/p.err') -eq 1 ]"
+fi
+$u train --resume "$work/p" --stop-at 6 --threads 1 --quiet
+check "--precision bf16: resume continues" "[ \$? -eq 0 ] && [ \$(wc -l < '$work/p/log.csv') -eq 7 ]"
+one_line_error "--precision: a resume that changes it refused, named" "precision is bf16 in the checkpoint, fp32 in this run" -- \
+  $u train --resume "$work/p" --precision fp32 --threads 1
+one_line_error "--precision: a bad value refused" "bad precision (fp32, bf16 or auto)" -- \
+  $u train "${w16[@]}" --run "$work/q" --precision fp16
+$u train "${w16[@]}" --run "$work/r" --precision auto --stop-at 2 2>"$work/r.err"
+check "--precision auto: no notice" "[ \$? -eq 0 ] && ! grep -q 'training in fp32' '$work/r.err'"
 
 echo "cli_train: $((n - fails)) of $n passed"
 [ $fails -eq 0 ] && rm -rf "$work"

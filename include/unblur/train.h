@@ -52,6 +52,9 @@ typedef struct ub_train_config {
     int workers;                           /* sampler workers, 0 = the context's threads */
     char optimizer[16];                    /* "adamw" (decoupled weight decay) or "adam" (L2 in the gradient) */
     char model_dtype[8];                   /* model.safetensors: "F32", "F16" or "BF16" */
+    char precision[8];                     /* the convolutions' arithmetic: "fp32", "bf16" (mixed: bf16
+                                              convolution passes, everything else float) where the CPU
+                                              has AVX512-BF16 or AMX, else fp32; "auto" the same */
     double checkpoint_seconds;             /* >= 0 */
     long val_every;                        /* >= 1 */
     int val_patch;
@@ -71,7 +74,7 @@ typedef struct ub_train_config {
 
 /* Defaults: preset "gaussian", W 32, N 2, M = N (mid_blocks -1), D 2, block res, skip attention both, patch 64, batch 4, 1000 steps, lr 2e-4, warm-up 100,
    min lr 1e-6, weight decay 1e-4, clip 1, EMA 0.999, loss l1, freq 0.1, no perceptual loss (weight 0.01
-   when a vgg file is given), seed 1, adamw, F32, checkpoint
+   when a vgg file is given), seed 1, adamw, F32, precision fp32, checkpoint
    300 s, val every 100, val patch 128, run "run". */
 UB_API void ub_train_config_default(ub_train_config *c);
 /* Applies the keys of a JSON object (the field names above, "run" included) to c; a key not listed,
@@ -122,6 +125,10 @@ typedef enum ub_train_outcome {
    handler) is non-zero after a step; then writes the checkpoint and model.safetensors (not when diverged). */
 UB_API ub_status ub_train_run(ub_train *t, long stop_at, volatile sig_atomic_t *stop, ub_train_report_fn report,
                         void *user, ub_train_outcome *outcome);
+
+/* 1 when the run's convolutions compute in bf16 (precision bf16 or auto on a CPU with native bf16), else 0;
+   *why (may be NULL): when bf16 or auto was asked and the run computes fp32, the reason (else ""). */
+UB_API int ub_train_bf16(const ub_train *t, const char **why);
 
 /* Steps done and the parameter count. */
 UB_API long ub_train_steps_done(const ub_train *t);

@@ -46,7 +46,7 @@ static void install_handlers(void) {
 /* What the command line gave: NULL strings and -1 numbers were not given. */
 typedef struct train_flags {
     const char *config, *resume, *data, *ids, *preset, *synth_config, *val, *val_pairs, *run, *loss, *optimizer;
-    const char *model_dtype, *vgg, *vgg_layer, *perceptual_weight, *block, *skip_attention;
+    const char *model_dtype, *precision, *vgg, *vgg_layer, *perceptual_weight, *block, *skip_attention;
     const char *data_root, *init_from, *val_set_help;
     char val_sets[UB_TRAIN_PATH_MAX]; /* every --val-set, comma-joined */
     int val_sets_given;
@@ -140,6 +140,7 @@ static int apply_flags(const train_flags *f, ub_train_config *c) {
         {c->loss, sizeof c->loss, f->loss, "loss"},
         {c->optimizer, sizeof c->optimizer, f->optimizer, "optimizer"},
         {c->model_dtype, sizeof c->model_dtype, f->model_dtype, "model-dtype"},
+        {c->precision, sizeof c->precision, f->precision, "precision"},
         {c->vgg, sizeof c->vgg, f->vgg, "vgg"},
         {c->vgg_layer, sizeof c->vgg_layer, f->vgg_layer, "vgg-layer"},
         {c->block, sizeof c->block, f->block, "block"},
@@ -251,6 +252,11 @@ static int train(ub_ctx *ctx, ub_dist *dist, const ub_train_config *c, int resum
                 ub_dist_size(dist), ub_dist_library(dist), c->batch / ub_dist_size(dist), c->batch,
                 ub_ctx_threads(ctx));
     if (!r->quiet && c->init_from[0] && !resume) fprintf(stderr, "unblur: weights from %s\n", c->init_from);
+    const char *why = NULL;
+    if (ub_train_bf16(t, &why) && !r->quiet)
+        fprintf(stderr, "unblur: mixed precision: convolutions in bf16, weights, optimiser and the rest in fp32\n");
+    else if (!strcmp(c->precision, "bf16") && ub_dist_rank(dist) == 0)
+        fprintf(stderr, "unblur: precision bf16: %s; training in fp32\n", why && why[0] ? why : "not available");
     r->t = t;
     install_handlers();
     ub_train_outcome outcome = UB_TRAIN_DONE;
@@ -325,6 +331,9 @@ int cmd_train(const cli_command *cmd, int argc, char **argv) {
         {"loss", 0, OPT_STRING, &f.loss, 0, 0, "L", "l1 (default) or charbonnier"},
         {"optimizer", 0, OPT_STRING, &f.optimizer, 0, 0, "O", "adamw (default) or adam"},
         {"model-dtype", 0, OPT_STRING, &f.model_dtype, 0, 0, "T", "model.safetensors: F32 (default), F16 or BF16"},
+        {"precision", 0, OPT_STRING, &f.precision, 0, 0, "P",
+         "fp32 (default), bf16 (convolutions in bf16, the rest fp32, where the CPU has AVX512-BF16 or AMX; "
+         "else fp32 with a notice) or auto (the same, silently)"},
         {"freq-weight", 0, OPT_STRING, &f.freq_weight, 0, 0, "X", "weight of the FFT loss (0.1)"},
         {"vgg", 0, OPT_STRING, &f.vgg, 0, 0, "FILE", "VGG19 weights (torchvision names): adds a perceptual loss"},
         {"vgg-layer", 0, OPT_STRING, &f.vgg_layer, 0, 0, "L", "its compared layer (relu3_3)"},

@@ -39,6 +39,7 @@ typedef struct fval {
     int external;   /* the caller's buffer: the input (inference nets) and the output */
     int bf16;       /* held in bf16 (bf16 nets: only convolutions read it); `floats` then counts 4-byte units */
     int bf16_copy;  /* (f32 values of bf16 nets) the value holding its bf16 copy for convolutions; -1 none */
+    int copy_of;    /* (bf16 copies) the float value copied: its gradient is the copy's (bf16 training) */
 } fval;
 
 /* A oneDNN primitive and the layout of its scratchpad (in the net's shared scratchpad buffer). */
@@ -62,7 +63,9 @@ typedef struct fop {
     prim fwd, bwd_data, bwd_weights;
     prim w_to_fwd, w_to_bwd, dw_to_user; /* weight reorders (p NULL when the layouts agree) */
     prim seed; /* bf16 nets: the summed operand converted into the output when their data types differ */
+    prim dy_to16; /* bf16 training: the output's float gradient to bf16, the backward passes' diff_dst */
     dnnl_memory_desc_t w_user, w_fwd, w_bwd, w_diff, b_md;
+    dnnl_memory_desc_t dy_md, dx_md; /* diff_dst and diff_src of the backward passes (bf16 training: bf16, f32) */
     float *w_fwd_buf, *w_bwd_buf; /* NULL: the parameters are used as they are */
     float *cache;                 /* SE/SA/LayerNorm/SCA forward cache of a training net */
     /* a transposed convolution on NHWC runs as two matmuls, one per output row parity (see make_matmul) */
@@ -99,6 +102,8 @@ struct ub__fast_net {
     size_t dnnl_scratch_bytes;
     float *dw_scratch; /* weight and bias gradients in the backward-weights layout */
     size_t dw_floats;
+    void *dy16; /* bf16 training: a convolution's output gradient in bf16 */
+    size_t dy16_bytes;
     size_t weight_bytes;
     unsigned char *ginit; /* per value during backward: its gradient buffer holds data */
     int forward_done;
@@ -261,7 +266,7 @@ static ub_status init_value(ub__fast_net *net, fval *v, int c, int h, int w, int
     v->bf16 = bf16 && !plain;
     v->last_use = -1;
     v->slot = v->gslot = -1;
-    v->bf16_copy = -1;
+    v->bf16_copy = v->copy_of = -1;
     v->lay = ub__blk_make(net->n, c, h, w, plain ? 1 : layout_block(net->layout));
     const dnnl_dims_t dims = {net->n, c, h, w};
     TRY_DNNL(net, dnnl_memory_desc_init_by_tag(&v->md, 4, dims, v->bf16 ? dnnl_bf16 : dnnl_f32,
@@ -301,9 +306,10 @@ static int is_native_bf16_impl(const_dnnl_primitive_desc_t pd) {
     return strstr(impl, "bf16") || strstr(impl, "amx") || strcmp(impl, "gemm:jit") == 0;
 }
 
-/* For bf16 nets: fails (UB_ERR_UNSUPPORTED) unless pd, a convolution or matmul, runs natively in bf16. */
-static ub_status check_native(ub__fast_net *net, const_dnnl_primitive_desc_t pd, const char *what) {
-    if (!net->bf16 || is_native_bf16_impl(pd)) return UB_OK;
+/* For the bf16 primitives of bf16 nets (lowp): fails (UB_ERR_UNSUPPORTED) unless pd, a convolution or
+   matmul, runs natively in bf16. */
+static ub_status check_native(ub__fast_net *net, int lowp, const_dnnl_primitive_desc_t pd, const char *what) {
+    if (!lowp || is_native_bf16_impl(pd)) return UB_OK;
     const char *impl = NULL;
     dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
     return ub__fail(net->ctx, UB_ERR_UNSUPPORTED, "fast RBNet: oneDNN has no native bf16 %s here (it offers %s)", what,
@@ -400,7 +406,7 @@ static ub_status push_value(ub__fast_net *net, const dnnl_memory_desc_t *md, int
     v->opaque = 1;
     v->last_use = -1;
     v->slot = v->gslot = -1;
-    v->bf16_copy = -1;
+    v->bf16_copy = v->copy_of = -1;
     v->md = *md;
     v->bf16 = md->data_type == dnnl_bf16;
     v->floats = md_floats(md);
@@ -436,7 +442,7 @@ static ub_status make_matmul(ub__fast_net *net, fop *f, int cin, int cout, int h
     dnnl_primitive_attr_destroy(attr);
     if (st != dnnl_success) return dnnl_fail(net, st, "matmul");
     f->mm_w = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-    ub_status status = check_native(net, pd, "matmul");
+    ub_status status = check_native(net, src_dt == dnnl_bf16, pd, "matmul");
     if (status == UB_OK) status = make_prim(net, pd, &f->mm, "matmul");
     dnnl_primitive_desc_destroy(pd);
     if (status == UB_OK && !dnnl_memory_desc_equal(&f->mm_w, &f->mm_w_user))
@@ -458,9 +464,30 @@ static ub_status bf16_copy(ub__fast_net *net, int v, int *copy) {
         fop *f = push_op(net, F_REORDER, v, -1, r);
         TRY(make_reorder(net, &net->vals[v].md, &md, 0, &f->fwd, "bf16 copy"));
         net->vals[v].bf16_copy = r;
+        net->vals[r].copy_of = v;
     }
     *copy = net->vals[v].bf16_copy;
     return UB_OK;
+}
+
+/* md in another data type: the same layout, strides counted in elements (only by-tag and blocked mds). */
+static dnnl_memory_desc_t retyped(const dnnl_memory_desc_t *md, dnnl_data_type_t dt) {
+    dnnl_memory_desc_t r = *md;
+    r.data_type = dt;
+    return r;
+}
+
+/* bf16 training: the backward passes read a bf16 diff_dst (the float gradient converted by dy_to16 into
+   net->dy16) and bf16 weights, and write float diff_src and diff_weights: oneDNN's bf16 convolutions
+   accumulate in float and can store float, so the gradients and their sums stay float. */
+static ub_status bf16_backward_mds(ub__fast_net *net, fop *f, dnnl_memory_desc_t *dw_any) {
+    f->dx_md = retyped(&f->dx_md, dnnl_f32);
+    f->dy_md = retyped(&f->dy_md, dnnl_bf16);
+    *dw_any = retyped(dw_any, dnnl_f32);
+    const size_t bytes = dnnl_memory_desc_get_size(&f->dy_md);
+    if (bytes > net->dy16_bytes) net->dy16_bytes = bytes;
+    const dnnl_memory_desc_t dy32 = retyped(&f->dy_md, dnnl_f32);
+    return make_reorder(net, &dy32, &f->dy_md, 0, &f->dy_to16, "gradient to bf16");
 }
 
 /* The forward, and for training the backward primitives of a (transposed) convolution fop. Its input
@@ -480,9 +507,12 @@ static ub_status make_conv(ub__fast_net *net, const ub__graph *g, const ub__para
     const int has_bias = op->bias != UB_NO_PARAM;
     /* a bf16 net's convolutions read bf16 (a float input through its bf16 copy) and bf16 weights, and write
        their output's type; the bias stays float */
-    const dnnl_data_type_t dt = net->bf16 ? dnnl_bf16 : dnnl_f32;
     int src = op->a;
-    if (net->bf16 && !net->vals[src].plain && !net->vals[src].bf16) TRY(bf16_copy(net, src, &src));
+    /* bf16 training runs a convolution of the image (the head: 3 input channels) in float: in bf16 it is
+       slower (measured 2x at W16), and oneDNN has no native bf16 backward-data pass for it */
+    const int lowp = net->bf16 && !(net->training && net->vals[src].plain);
+    const dnnl_data_type_t dt = lowp ? dnnl_bf16 : dnnl_f32;
+    if (lowp && !net->vals[src].plain && !net->vals[src].bf16) TRY(bf16_copy(net, src, &src));
     dnnl_memory_desc_t src_md = net->vals[src].md, w_any, b_md;
     if (net->vals[src].plain) {
         const dnnl_dims_t xd = {net->n, in->c, in->h, in->w};
@@ -522,7 +552,7 @@ static ub_status make_conv(ub__fast_net *net, const ub__graph *g, const ub__para
     /* (on NHWC the transposed convolution's descriptor is only a hint: its matmuls are checked) */
     ub_status status = deconv && net->layout == UB_FAST_LAYOUT_NHWC
                            ? UB_OK
-                           : check_native(net, fpd, deconv ? "transposed convolution" : "convolution");
+                           : check_native(net, lowp, fpd, deconv ? "transposed convolution" : "convolution");
     if (status == UB_OK && net->vals[src].plain) {
         /* a reorder from NCHW into the layout this convolution chose, unless it chose NCHW */
         const dnnl_memory_desc_t *chosen = dnnl_primitive_desc_query_md(fpd, dnnl_query_src_md, 0);
@@ -563,34 +593,39 @@ static ub_status make_conv(ub__fast_net *net, const ub__graph *g, const ub__para
 
     if (status == UB_OK && net->training) {
         const dnnl_memory_desc_t *x_md = &net->vals[src].md;
+        dnnl_memory_desc_t dw_any = w_any;
+        f->dx_md = *x_md, f->dy_md = *dst_md;
+        if (lowp) status = bf16_backward_mds(net, f, &dw_any);
         dnnl_primitive_desc_t bpd = NULL, wpd = NULL;
         dnnl_primitive_attr_t battr = NULL;
-        status = make_attr(net, &battr, 0, 0);
+        if (status == UB_OK) status = make_attr(net, &battr, 0, 0);
         if (status == UB_OK) {
             if (deconv) {
-                st = dnnl_deconvolution_backward_data_desc_init(&dd, dnnl_deconvolution_direct, x_md, &w_any, dst_md,
-                                                                strides, padl, padr);
+                st = dnnl_deconvolution_backward_data_desc_init(&dd, dnnl_deconvolution_direct, &f->dx_md, &w_any,
+                                                                &f->dy_md, strides, padl, padr);
                 if (st == dnnl_success) st = dnnl_primitive_desc_create(&bpd, &dd, battr, net->eng, fpd);
             } else {
-                st = dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, x_md, &w_any, dst_md, strides,
-                                                              padl, padr);
+                st = dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &f->dx_md, &w_any, &f->dy_md,
+                                                              strides, padl, padr);
                 if (st == dnnl_success) st = dnnl_primitive_desc_create(&bpd, &cd, battr, net->eng, fpd);
             }
             if (st != dnnl_success) status = dnnl_fail(net, st, "convolution backward data");
         }
         if (status == UB_OK) {
             if (deconv) {
-                st = dnnl_deconvolution_backward_weights_desc_init(&dd, dnnl_deconvolution_direct, x_md, &w_any, bias_md,
-                                                                   dst_md, strides, padl, padr);
+                st = dnnl_deconvolution_backward_weights_desc_init(&dd, dnnl_deconvolution_direct, x_md, &dw_any, bias_md,
+                                                                   &f->dy_md, strides, padl, padr);
                 if (st == dnnl_success) st = dnnl_primitive_desc_create(&wpd, &dd, battr, net->eng, fpd);
             } else {
-                st = dnnl_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, x_md, &w_any, bias_md,
-                                                                 dst_md, strides, padl, padr);
+                st = dnnl_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, x_md, &dw_any, bias_md,
+                                                                 &f->dy_md, strides, padl, padr);
                 if (st == dnnl_success) st = dnnl_primitive_desc_create(&wpd, &cd, battr, net->eng, fpd);
             }
             if (st != dnnl_success) status = dnnl_fail(net, st, "convolution backward weights");
         }
         if (battr) dnnl_primitive_attr_destroy(battr);
+        if (status == UB_OK) status = check_native(net, lowp, bpd, "convolution backward data");
+        if (status == UB_OK) status = check_native(net, lowp, wpd, "convolution backward weights");
         if (status == UB_OK) status = make_prim(net, bpd, &f->bwd_data, "convolution backward data");
         if (status == UB_OK) status = make_prim(net, wpd, &f->bwd_weights, "convolution backward weights");
         if (status == UB_OK) {
@@ -650,8 +685,9 @@ static ub_status check_graph(ub__fast_net *net, const ub__graph *g, const ub__pa
                         op->kind == UB_OP_SCALE || (op->kind == UB_OP_CONV && op->groups != 1);
         if (naf && op->w == UB_NO_PARAM && op->kind != UB_OP_GATE)
             return ub__fail(net->ctx, UB_ERR_INVALID, "fast RBNet: operation %d has no weight", i);
-        /* NAF blocks run in float only so far: a bf16 net is refused, and the caller runs the float one */
-        if (naf && net->bf16)
+        /* NAF blocks run in float only so far in inference: a bf16 net is refused, and the caller runs the
+           float one (a bf16 training net holds every value in float, so its NAF kernels are the float ones) */
+        if (naf && net->bf16 && !net->training)
             return ub__fail(net->ctx, UB_ERR_UNSUPPORTED, "fast RBNet: NAF blocks have no bf16 path yet");
     }
     const ub__value *first = &g->values[0], *last = &g->values[g->nvalues - 1];
@@ -684,7 +720,9 @@ static void mark_fusions(const ub__graph *g, const int *plain, const int *reader
 static void mark_bf16(const ub__fast_net *net, const ub__graph *g, const int *plain, const int *defer, int *bf16) {
     const int nv = g->nvalues;
     for (int v = 0; v < nv; v++) bf16[v] = 0;
-    if (!net->bf16) return;
+    /* a training net keeps every value in float: the backward pass's masks and kernels read them, and its
+       convolutions read bf16 copies, which backward-weights reads again */
+    if (!net->bf16 || net->training) return;
     for (int i = 0; i < g->nops; i++) { /* written by a convolution (a fused one writes its ReLU's / add's output) */
         const ub__op *op = &g->ops[i];
         const int conv = defer[i] >= 0 ? defer[i] : op->kind == UB_OP_CONV || op->kind == UB_OP_CONVT ? i : -1;
@@ -919,6 +957,8 @@ static ub_status plan_gradient_slots(ub__fast_net *net) {
         const fop *f = &net->ops[i];
         int in[2];
         op_inputs(f, in);
+        for (int j = 0; j < 2; j++) /* (a bf16 copy's gradient is its float value's) */
+            if (in[j] >= 0 && net->vals[in[j]].copy_of >= 0) in[j] = net->vals[in[j]].copy_of;
         for (int j = 0; j < 2; j++)
             if (in[j] >= 0 && net->vals[in[j]].gslot < 0) sp[nb] = (span){net->vals[in[j]].floats, 0, step, step}, net->vals[in[j]].gslot = nb++;
         if (net->vals[f->out].gslot >= 0) sp[net->vals[f->out].gslot].end = step;
@@ -964,6 +1004,7 @@ static ub_status alloc_buffers(ub__fast_net *net) {
             if (net->vals[v].floats > net->gscratch_floats) net->gscratch_floats = net->vals[v].floats;
         if (!(net->gscratch = alloc_floats(net->gscratch_floats))) return nomem(net);
         if (!(net->dw_scratch = alloc_floats(net->dw_floats))) return nomem(net);
+        if (net->dy16_bytes && !(net->dy16 = ub__alloc(net->dy16_bytes))) return nomem(net);
     }
     for (int i = 0; i < net->nops; i++) {
         fop *f = &net->ops[i];
@@ -1021,9 +1062,9 @@ void ub__fast_net_destroy(ub__fast_net **pnet) {
     ub__fast_net *net = *pnet;
     for (int i = 0; net->ops && i < net->nops; i++) {
         fop *f = &net->ops[i];
-        prim *ps[9] = {&f->fwd, &f->bwd_data, &f->bwd_weights, &f->w_to_fwd, &f->w_to_bwd, &f->dw_to_user, &f->mm,
-                       &f->mm_w_to, &f->seed};
-        for (int j = 0; j < 9; j++) destroy_prim(ps[j]);
+        prim *ps[10] = {&f->fwd, &f->bwd_data, &f->bwd_weights, &f->w_to_fwd, &f->w_to_bwd, &f->dw_to_user, &f->mm,
+                        &f->mm_w_to, &f->seed, &f->dy_to16};
+        for (int j = 0; j < 10; j++) destroy_prim(ps[j]);
         ub__free(f->mm_w_plain);
         ub__free(f->mm_w_buf);
         ub__free(f->mm_b);
@@ -1044,6 +1085,7 @@ void ub__fast_net_destroy(ub__fast_net **pnet) {
     ub__free(net->kcache);
     ub__free(net->dnnl_scratch);
     ub__free(net->dw_scratch);
+    ub__free(net->dy16);
     free(net->vals);
     free(net->ops);
     free(net->prof_fwd);
@@ -1177,15 +1219,25 @@ ub_status ub__fast_net_create(ub_ctx *ctx, const ub__graph *g, const ub__param_t
     return ub__fast_net_create_layout(ctx, g, t, training, UB_FAST_LAYOUT_AUTO, out);
 }
 
-ub_status ub__fast_net_create_bf16(ub_ctx *ctx, const ub__graph *g, const ub__param_table *t, ub__fast_layout layout,
-                                   unsigned cpu_features, ub__fast_net **out) {
+static ub_status create_bf16(ub_ctx *ctx, const ub__graph *g, const ub__param_table *t, int training,
+                             ub__fast_layout layout, unsigned cpu_features, ub__fast_net **out) {
     if (out) *out = NULL;
     if (!(cpu_features & (UB_CPU_AVX512BF16 | UB_CPU_AMX)))
         return ub__fail(ctx, UB_ERR_UNSUPPORTED, "fast RBNet: this CPU has no native bf16 (AVX512-BF16 or AMX)");
     if (!onednn_has_native_bf16())
         return ub__fail(ctx, UB_ERR_UNSUPPORTED, "fast RBNet: oneDNN does not use this CPU's bf16 instructions "
                         "(ISA capped by ONEDNN_MAX_CPU_ISA?)");
-    return create_net(ctx, g, t, 0, 1, layout, out);
+    return create_net(ctx, g, t, training, 1, layout, out);
+}
+
+ub_status ub__fast_net_create_bf16(ub_ctx *ctx, const ub__graph *g, const ub__param_table *t, ub__fast_layout layout,
+                                   unsigned cpu_features, ub__fast_net **out) {
+    return create_bf16(ctx, g, t, 0, layout, cpu_features, out);
+}
+
+ub_status ub__fast_net_create_bf16_training(ub_ctx *ctx, const ub__graph *g, const ub__param_table *t,
+                                            ub__fast_layout layout, unsigned cpu_features, ub__fast_net **out) {
+    return create_bf16(ctx, g, t, 1, layout, cpu_features, out);
 }
 
 void ub__fast_net_get_info(const ub__fast_net *net, ub__fast_net_info *info) {
@@ -1206,7 +1258,7 @@ void ub__fast_net_get_info(const ub__fast_net *net, ub__fast_net_info *info) {
                       : f->kind == F_LN  ? ub__ln_cache_floats(l)
                                          : ub__sca_cache_floats(l);
         }
-    info->buffer_bytes = floats * sizeof(float) + net->kscratch_bytes + net->dnnl_scratch_bytes;
+    info->buffer_bytes = floats * sizeof(float) + net->kscratch_bytes + net->dnnl_scratch_bytes + net->dy16_bytes;
     info->dnnl_scratch_bytes = net->dnnl_scratch_bytes;
     info->ran_reference = net->ran_reference;
 }
@@ -1509,11 +1561,17 @@ static ub_status conv_backward(ub__fast_net *net, const fop *f, const float *par
     float *dy = grad_data(net, f->out);
     if (f->b >= 0) grad_add(net, f->b, dy);
     if (f->relu) ub__vec_relu_mask(dy, value_data(net, f->out), o->floats, net->threads);
+    const void *dyp = dy;
+    if (f->dy_to16.p) { /* bf16 training: both passes read the gradient in bf16 */
+        const marg r[2] = {{DNNL_ARG_FROM, &o->md, dy}, {DNNL_ARG_TO, &f->dy_md, net->dy16}};
+        TRY(run_prim(net, &f->dy_to16, 2, r, "gradient to bf16"));
+        dyp = net->dy16;
+    }
     /* weights and bias */
     const size_t wf = md_floats(&f->w_diff);
     float *dw = net->dw_scratch, *db = net->dw_scratch + wf;
     marg wa[4] = {{DNNL_ARG_SRC, &x->md, value_data(net, f->a)},
-                  {DNNL_ARG_DIFF_DST, &o->md, dy},
+                  {DNNL_ARG_DIFF_DST, &f->dy_md, dyp},
                   {DNNL_ARG_DIFF_WEIGHTS, &f->w_diff, dw},
                   {DNNL_ARG_DIFF_BIAS, &f->b_md, db}};
     TRY(run_prim(net, &f->bwd_weights, f->bias != SIZE_MAX ? 4 : 3, wa, "convolution backward weights"));
@@ -1531,12 +1589,15 @@ static ub_status conv_backward(ub__fast_net *net, const fop *f, const float *par
     } else if (f->w_fwd_buf && dnnl_memory_desc_equal(&f->w_bwd, &f->w_fwd)) {
         w = f->w_fwd_buf; /* reordered by the forward pass from the same parameters */
     }
-    const int first = !net->ginit[f->a];
-    float *dx = first ? grad_data(net, f->a) : net->gscratch;
-    const marg da[3] = {{DNNL_ARG_DIFF_DST, &o->md, dy}, {DNNL_ARG_WEIGHTS, &f->w_bwd, w}, {DNNL_ARG_DIFF_SRC, &x->md, dx}};
+    /* (the gradient of a bf16 copy is that of the float value it copies) */
+    const int gx = x->copy_of >= 0 ? x->copy_of : f->a;
+    const int first = !net->ginit[gx];
+    float *dx = first ? grad_data(net, gx) : net->gscratch;
+    const marg da[3] = {{DNNL_ARG_DIFF_DST, &f->dy_md, dyp}, {DNNL_ARG_WEIGHTS, &f->w_bwd, w},
+                        {DNNL_ARG_DIFF_SRC, &f->dx_md, dx}};
     TRY(run_prim(net, &f->bwd_data, 3, da, "convolution backward data"));
-    if (first) net->ginit[f->a] = 1;
-    else ub__vec_accumulate(grad_data(net, f->a), dx, x->floats, net->threads);
+    if (first) net->ginit[gx] = 1;
+    else ub__vec_accumulate(grad_data(net, gx), dx, net->vals[gx].floats, net->threads);
     return UB_OK;
 }
 
@@ -1544,6 +1605,7 @@ static ub_status op_backward(ub__fast_net *net, const fop *f, const float *param
     const fval *a = &net->vals[f->a], *o = &net->vals[f->out];
     const int th = net->threads;
     if (!all && !o->needs_grad) return UB_OK;
+    if (o->copy_of >= 0) return UB_OK; /* a bf16 copy: its readers wrote the float value's gradient */
     float *dy = grad_begin(net, f->out); /* zeros if nothing reached this value */
     const int want_a = all || a->needs_grad;
     switch (f->kind) {
@@ -1652,7 +1714,7 @@ size_t ub__fast_net_describe(const ub__fast_net *net, char *buf, size_t size) {
             len += snprintf(line + len, sizeof line - (size_t)len,
                             " k%d s%d%s%s%s  fwd %s (scratch %.1f MB)  bwd-data %s  bwd-weights %s", f->k, f->stride,
                             f->relu ? " +relu" : "", f->b >= 0 ? " +sum" : "",
-                            !net->bf16 ? "" : o->bf16 ? " bf16->bf16" : " bf16->f32", prim_impl(f->matmul ? &f->mm : &f->fwd),
+                            !net->vals[f->a].bf16 ? "" : o->bf16 ? " bf16->bf16" : " bf16->f32", prim_impl(f->matmul ? &f->mm : &f->fwd),
                             dnnl_memory_desc_get_size(f->matmul ? &f->mm.scratch : &f->fwd.scratch) / 1e6,
                             prim_impl(&f->bwd_data),
                             prim_impl(&f->bwd_weights));

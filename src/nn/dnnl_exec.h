@@ -29,8 +29,9 @@
    - NAF blocks (block naf): the 3x3 depthwise convolution is oneDNN's grouped
      convolution, the 1x1 convolutions ordinary ones; LayerNorm2d, SimpleGate,
      SCA and the beta / gamma scales are C kernels on the same layouts
-     (nn/naf_blk.c), not in place. No bf16 path yet: a bf16 net of a graph
-     with NAF ops is refused (UB_ERR_UNSUPPORTED), so the model runs float.
+     (nn/naf_blk.c), not in place. No bf16 inference path yet: a bf16
+     inference net of a graph with NAF ops is refused (UB_ERR_UNSUPPORTED),
+     so the model runs float; bf16 training runs their convolutions in bf16.
    - Parameters are PyTorch's flat float array (graph.h's table); each forward
      reorders the weights into the primitives' layouts (4 MB at W = 32).
    - Inference nets (training = 0): every value's buffer lives from its
@@ -73,6 +74,22 @@
      so that the caller runs float instead: emulated bf16 is slower than float.
    - The SE hooks (tiled inference) work unchanged: SE's inputs are float.
 
+   bf16 training (ub__fast_net_create_bf16_training, mixed precision):
+   - Every value stays float (the trainer's losses, SE/SA/NAF kernels,
+     adds, ReLU masks and the global residual are the float ones); each
+     convolution reads the bf16 copy of its input (kept for backward-
+     weights) and bf16 weights, and writes float. Its backward passes read
+     the output's gradient converted to bf16 (one reorder per convolution)
+     and bf16 weights, and write float input and weight gradients (oneDNN
+     accumulates in float and stores float), which are summed in float.
+   - The gradient of a bf16 copy is its float value's: the copy's reorder
+     has no backward step.
+   - The convolution of the image (the head, 3 input channels) runs float:
+     in bf16 it was 2x slower (W16, 192x192) and oneDNN 2.6 has no native
+     bf16 backward-data pass for it.
+   - Every pass must run natively, as in inference (creation fails with
+     UB_ERR_UNSUPPORTED otherwise, and the trainer runs float).
+
    The context given to ub__fast_net_create must outlive the net: errors of
    later calls are reported through it. A net is not thread-safe. */
 #ifndef UB_NN_DNNL_EXEC_H
@@ -108,6 +125,10 @@ ub_status ub__fast_net_create_layout(ub_ctx *ctx, const ub__graph *g, const ub__
    in bf16 other than natively (emulated, or "ref"): the caller then runs the float net. */
 ub_status ub__fast_net_create_bf16(ub_ctx *ctx, const ub__graph *g, const ub__param_table *t, ub__fast_layout layout,
                                    unsigned cpu_features, ub__fast_net **out);
+
+/* The same for training (forward keeps what backward needs): see "bf16 training" above. */
+ub_status ub__fast_net_create_bf16_training(ub_ctx *ctx, const ub__graph *g, const ub__param_table *t,
+                                            ub__fast_layout layout, unsigned cpu_features, ub__fast_net **out);
 
 /* Runs the graph: params holds t->total floats (PyTorch order and layouts), input is NCHW
    (n, 3, h, w) and output NCHW (n, 3, h, w), the graph's sizes; they must not overlap. */
@@ -173,7 +194,7 @@ typedef struct ub__fast_net_info {
     int buffers;            /* activation buffers after planning */
     const char *conv_impl;  /* oneDNN's implementation of the first 3x3 convolution (e.g. "brgconv:avx512_core") */
     const char *impls;      /* every implementation the net's primitives use, space-separated */
-    int bf16;               /* made by ub__fast_net_create_bf16 */
+    int bf16;               /* made by ub__fast_net_create_bf16 or _bf16_training */
     int ran_reference;      /* one of oneDNN's reference implementations ("ref:", 10-100x slower) has run */
 } ub__fast_net_info;
 void ub__fast_net_get_info(const ub__fast_net *net, ub__fast_net_info *info);

@@ -57,7 +57,8 @@ static const config_key config_keys[] = {
     NUM_KEY(weight_decay, KEY_DBL), NUM_KEY(clip, KEY_DBL), NUM_KEY(ema_decay, KEY_DBL),
     NUM_KEY(warmup, KEY_LONG), STR_KEY(loss), NUM_KEY(freq_weight, KEY_DBL), STR_KEY(vgg), STR_KEY(vgg_layer),
     NUM_KEY(perceptual_weight, KEY_DBL), NUM_KEY(seed, KEY_I64),
-    NUM_KEY(workers, KEY_INT), STR_KEY(optimizer), STR_KEY(model_dtype), NUM_KEY(checkpoint_seconds, KEY_DBL),
+    NUM_KEY(workers, KEY_INT), STR_KEY(optimizer), STR_KEY(model_dtype), STR_KEY(precision),
+    NUM_KEY(checkpoint_seconds, KEY_DBL),
     NUM_KEY(val_every, KEY_LONG), NUM_KEY(val_patch, KEY_INT), NUM_KEY(prefetch, KEY_INT),
     NUM_KEY(bucket_mb, KEY_DBL), STR_KEY(val_sets), STR_KEY(data_root), STR_KEY(init_from),
 };
@@ -70,6 +71,7 @@ void ub_train_config_default(ub__train_config *c) {
     snprintf(c->loss, sizeof c->loss, "l1");
     snprintf(c->optimizer, sizeof c->optimizer, "adamw");
     snprintf(c->model_dtype, sizeof c->model_dtype, "F32");
+    snprintf(c->precision, sizeof c->precision, "fp32");
     c->width = 32, c->blocks = 2, c->depth = 2, c->mid_blocks = -1, c->patch = 64, c->batch = 4;
     snprintf(c->block, sizeof c->block, "res");
     snprintf(c->skip_attention, sizeof c->skip_attention, "both");
@@ -186,6 +188,7 @@ ub_status ub_train_config_check(ub_ctx *ctx, const ub__train_config *c) {
     else if (strcmp(c->model_dtype, "F32") != 0 && strcmp(c->model_dtype, "F16") != 0 &&
              strcmp(c->model_dtype, "BF16") != 0)
         bad = "model_dtype (F32, F16 or BF16)";
+    else if (ub__train_precision_parse(c->precision) < 0) bad = "precision (fp32, bf16 or auto)";
     else if (!(c->freq_weight >= 0) || !isfinite(c->freq_weight)) bad = "freq_weight (>= 0)";
     else if (!(c->perceptual_weight >= 0) || !isfinite(c->perceptual_weight)) bad = "perceptual_weight (>= 0)";
     else if (c->seed < 0) bad = "seed (>= 0)";
@@ -239,6 +242,9 @@ struct ub_train {
     ub__net arch; /* the network: architecture, configuration, parameter table (nn/arch.h, as a model's) */
     ub__graph graph;
     ub__fast_net *net;
+    unsigned cpu_features; /* what cfg.precision may use */
+    int bf16;              /* net computes its convolutions in bf16 (cfg.precision, train/precision.c) */
+    char no_bf16[256];     /* why not, when bf16 or auto was asked */
     ub__vgg *vgg; /* the perceptual loss's network, or NULL */
     float *params, *grads, *m, *v, *ema; /* grads: total + TAIL_FLOATS */
     float *blurred, *sharp, *output, *doutput; /* local_batch x 3 x patch x patch each */
@@ -319,8 +325,8 @@ static uint64_t fnv1a(uint64_t h, const char *s) {
 
 /* The keys a resumed run must match, as (name, value) strings. */
 typedef struct key_values {
-    char name[14][16];
-    char value[14][UB_TRAIN_PATH_MAX];
+    char name[16][16];
+    char value[16][UB_TRAIN_PATH_MAX];
     int count;
 } key_values;
 
@@ -345,6 +351,8 @@ static void resume_keys(const ub__train *t, key_values *kv) {
     const char *block = ub__rbnet_block_name(a->block), *skip = ub__rbnet_skip_name(a->skip_attention);
     if (a->block != UB__BLOCK_RES && block) add_kv(kv, "block", NULL, 0, block);
     if (a->skip_attention != UB__SKIP_BOTH && skip) add_kv(kv, "skip_attention", NULL, 0, skip);
+    /* the arithmetic, as asked (the same convention: fp32 checkpoints stay as they were) */
+    if (strcmp(t->cfg.precision, "fp32") != 0) add_kv(kv, "precision", NULL, 0, t->cfg.precision);
     add_kv(kv, "data", NULL, 0, t->cfg.data);
     add_kv(kv, "ids", NULL, 0, t->cfg.ids);
     char hash[24];
@@ -418,7 +426,14 @@ static ub_status open_network(ub__train *t) {
     ub_status st = arch_config(ctx, &t->cfg, &ac);
     if (!st) st = ub__net_make(ctx, &ub__arch_rbnet, &ac, &t->arch);
     if (!st) st = ub__net_graph(ctx, &t->arch, t->local_batch, t->cfg.patch, t->cfg.patch, &t->graph);
-    if (!st) st = ub__fast_net_create(ctx, &t->graph, &t->arch.table, 1, &t->net);
+    if (!st)
+        st = ub__train_make_net(ctx, &t->graph, &t->arch.table, ub__train_precision_parse(t->cfg.precision),
+                                t->cpu_features, &t->net, t->no_bf16, sizeof t->no_bf16);
+    if (!st) {
+        ub__fast_net_info info;
+        ub__fast_net_get_info(t->net, &info);
+        t->bf16 = info.bf16;
+    }
     if (!st && t->cfg.vgg[0]) {
         st = ub__vgg_open(ctx, t->cfg.vgg, t->cfg.vgg_layer[0] ? t->cfg.vgg_layer : NULL, &t->vgg);
         int fc, fh, fw;
@@ -797,17 +812,20 @@ static ub_status load_checkpoint(ub__train *t) {
     if (s) return s;
     key_values kv;
     resume_keys(t, &kv);
+    /* the keys written only when not the default: absent in the checkpoint means the default */
+    const ub__rbnet_config *a = &t->arch.config.rbnet;
+    const char *optional[3][3] = {{"block", "res", ub__rbnet_block_name(a->block)},
+                                  {"skip_attention", "both", ub__rbnet_skip_name(a->skip_attention)},
+                                  {"precision", "fp32", t->cfg.precision}};
     for (int i = 0; !s && i < kv.count; i++) {
         const char *had = ub__st_meta(st, kv.name[i]);
-        if (!had || strcmp(had, kv.value[i]) != 0)
+        int opt = 0;
+        for (int j = 0; j < 3; j++) opt |= !strcmp(kv.name[i], optional[j][0]);
+        if (!opt && (!had || strcmp(had, kv.value[i]) != 0))
             s = ub__fail(ctx, UB_ERR_MISMATCH, "%s: %s is %s in the checkpoint, %s in this run; refusing to resume",
                          path, kv.name[i], had ? had : "(absent)", kv.value[i]);
     }
-    /* the keys written only when not the default: absent in the checkpoint means the default */
-    const ub__rbnet_config *a = &t->arch.config.rbnet;
-    const char *optional[2][3] = {{"block", "res", ub__rbnet_block_name(a->block)},
-                                  {"skip_attention", "both", ub__rbnet_skip_name(a->skip_attention)}};
-    for (int i = 0; !s && i < 2; i++) {
+    for (int i = 0; !s && i < 3; i++) {
         const char *had = ub__st_meta(st, optional[i][0]);
         if (strcmp(had ? had : optional[i][1], optional[i][2]) != 0)
             s = ub__fail(ctx, UB_ERR_MISMATCH, "%s: %s is %s in the checkpoint, %s in this run; refusing to resume",
@@ -1046,6 +1064,11 @@ static ub_status check_same_setup(ub__train *t) {
 }
 
 ub_status ub_train_open(ub_ctx *ctx, const ub__train_config *cfg, int resume, ub__dist *dist, ub__train **out) {
+    return ub__train_open_cpu(ctx, cfg, resume, dist, ub_cpu_features(), out);
+}
+
+ub_status ub__train_open_cpu(ub_ctx *ctx, const ub__train_config *cfg, int resume, ub__dist *dist,
+                             unsigned cpu_features, ub__train **out) {
     if (!cfg || !out) return ub__fail(ctx, UB_ERR_INVALID, "training: NULL argument");
     *out = NULL;
     ub_status st = ub_train_config_check(ctx, cfg);
@@ -1056,7 +1079,7 @@ ub_status ub_train_open(ub_ctx *ctx, const ub__train_config *cfg, int resume, ub
                         cfg->batch, ranks);
     ub__train *t = calloc(1, sizeof *t);
     if (!t) return ub__fail(ctx, UB_ERR_NOMEM, "training: out of memory");
-    t->ctx = ctx, t->cfg = *cfg;
+    t->ctx = ctx, t->cfg = *cfg, t->cpu_features = cpu_features;
     t->dist = dist, t->rank = ub__dist_rank(dist), t->ranks = ranks, t->local_batch = cfg->batch / ranks;
     if (ranks > 1 && cfg->bucket_mb > 0) t->bucket_floats = (size_t)fmax(1.0, cfg->bucket_mb * 1e6 / sizeof(float));
     for (int k = 0; k < 2; k++) t->vs[k].psnr = t->vs[k].ssim = t->vs[k].input_psnr = t->vs[k].input_ssim = NAN;
@@ -1362,6 +1385,10 @@ ub_status ub_train_run(ub__train *t, long stop_at, volatile sig_atomic_t *stop, 
 }
 
 long ub_train_steps_done(const ub__train *t) { return t->step; }
+int ub_train_bf16(const ub__train *t, const char **why) {
+    if (why) *why = t->no_bf16;
+    return t->bf16;
+}
 size_t ub_train_param_count(const ub__train *t) { return t->arch.table.total; }
 const float *ub__train_params(const ub__train *t) { return t->params; }
 const float *ub__train_ema(const ub__train *t) { return t->ema; }

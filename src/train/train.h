@@ -73,6 +73,7 @@
 #ifndef UB_TRAIN_TRAIN_H
 #define UB_TRAIN_TRAIN_H
 
+#include "nn/dnnl_exec.h"
 #include "unblur/train.h"
 
 /* The public API (unblur/train.h) under the names the library uses inside. */
@@ -89,6 +90,23 @@ ub_status ub__train_save(ub__train *t);
 /* Draws the curve of a log.csv's text (the loss and its running mean, log scale; the validation PSNR and the
    input's) as an SVG file, written atomically. train/curve.c. */
 ub_status ub__train_curve_svg(ub_ctx *ctx, const char *log_csv_text, const char *svg_path);
+
+/* ub_train_open for a CPU with these features (ub_cpu_features(); tests clear the bf16 bits to see the
+   fallback of cfg.precision bf16). */
+ub_status ub__train_open_cpu(ub_ctx *ctx, const ub__train_config *cfg, int resume, ub_dist *dist,
+                             unsigned cpu_features, ub__train **out);
+
+/* cfg.precision (train/precision.c): fp32; bf16 mixed precision where the CPU has AVX512-BF16 or AMX (the
+   convolutions' passes on bf16 copies of their inputs, weights and output gradients, accumulating and
+   storing float; everything else float: master weights, AdamW, gradient sums, losses, SE/SA/NAF kernels,
+   adds, the global residual); elsewhere fp32 (the CLI says so for bf16, not for auto). */
+enum { UB__TRAIN_FP32 = 0, UB__TRAIN_BF16 = 1, UB__TRAIN_AUTO = 2 };
+/* UB__TRAIN_*, or -1 for a name other than "fp32", "bf16", "auto". */
+int ub__train_precision_parse(const char *name);
+/* The training net of graph g: float, or for BF16 / AUTO the bf16 one when the CPU and oneDNN run its
+   convolutions natively, else the float one with the reason in why (a bf16 net sets nothing there). */
+ub_status ub__train_make_net(ub_ctx *ctx, const ub__graph *g, const ub__param_table *t, int precision,
+                             unsigned cpu_features, ub__fast_net **net, char *why, size_t why_size);
 
 /* The current weights / EMA weights (ub_train_param_count floats). */
 const float *ub__train_params(const ub__train *t);
