@@ -31,17 +31,19 @@ UNBLUR_MODELS=$work/m1 "$u" "$work/small.png" -o "$work/flip2.png" --method net 
 check "--ensemble 2 changes the output" '[ -s "$work/flip2.png" ] && ! cmp -s "$work/flip2.png" "$work/env_default.png"'
 one_line_error "--ensemble 3 is refused" "ensemble 3" -- env UNBLUR_MODELS="$work/m1" "$u" "$work/small.png" -o "$work/x.png" --method net --ensemble 3
 
-# the default (--method auto) on the sharp scene: the blind step declines, so the photo comes back
-# unchanged (--fallback input), or as the bundled network's output (--fallback net)
-"$u" "$work/small.png" -o "$work/auto.png" -q
+# --method auto on the sharp scene: the blind step declines, so the photo comes back unchanged
+# (--fallback input), or as the bundled network's output (--fallback net); the default is the network
+UNBLUR_MODELS=$work/m1 "$u" "$work/small.png" -o "$work/default.png" -q
+check "the default runs the network" 'cmp -s "$work/default.png" "$work/env_default.png"'
+"$u" "$work/small.png" -o "$work/auto.png" --method auto -q
 "$u" metrics "$work/small.png" "$work/auto.png" > "$work/auto_metrics.txt"
-check "default on a sharp photo: unchanged" 'grep -q "PSNR inf dB" "$work/auto_metrics.txt"'
-UNBLUR_MODELS=$work/m1 "$u" "$work/small.png" -o "$work/auto_net.png" --fallback net -q
+check "--method auto on a sharp photo: unchanged" 'grep -q "PSNR inf dB" "$work/auto_metrics.txt"'
+UNBLUR_MODELS=$work/m1 "$u" "$work/small.png" -o "$work/auto_net.png" --method auto --fallback net -q
 check "--fallback net on a sharp photo = the network's output" 'cmp -s "$work/auto_net.png" "$work/env_default.png"'
-"$u" "$work/small.png" -o "$work/auto_m.png" --model "$work/m1/default.safetensors" -q
-check "--model implies --fallback net" 'cmp -s "$work/auto_m.png" "$work/env_default.png"'
+"$u" "$work/small.png" -o "$work/auto_m.png" --method auto --model "$work/m1/default.safetensors" -q
+check "--method auto --model implies --fallback net" 'cmp -s "$work/auto_m.png" "$work/env_default.png"'
 one_line_error "--fallback input with --model is refused" "model goes with" -- \
-  "$u" "$work/small.png" -o "$work/x.png" --fallback input --model "$work/m1/default.safetensors"
+  "$u" "$work/small.png" -o "$work/x.png" --method auto --fallback input --model "$work/m1/default.safetensors"
 one_line_error "a bad --fallback" "fallback sideways" -- "$u" "$work/small.png" -o "$work/x.png" --fallback sideways
 
 # model convert: F16 halves the file, the weights stay within F16 rounding, the output within 50 dB

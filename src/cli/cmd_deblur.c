@@ -1,11 +1,12 @@
 /* cli/cmd_deblur.c — the default command, `unblur IN... -o OUT`: deblur
    photographs.
 
-   --method auto (the default, chosen by measurement: docs/results.md) runs the
-   blind deconvolution and keeps its output where it trusts its kernel; where it
-   declines (sharp photos, blur one kernel cannot explain) the photo is returned
-   unchanged (--fallback input), or the network's output (--fallback net, the
-   default when --model is given). --method net always runs the network.
+   --method net (the default, chosen by measurement: docs/results.md) runs the
+   network. --method auto runs the blind deconvolution and keeps its output where
+   it trusts its kernel; where it declines (sharp photos, blur one kernel cannot
+   explain) the photo is returned unchanged (--fallback input), or the network's
+   output (--fallback net, the default when --model is given). The blind step is
+   not the default because it can make a photo far worse (docs/results.md).
 
    One input: OUT is the output image. Several inputs: OUT is a folder and
    each output keeps its input's name, as PNG. A 16-bit input gives a 16-bit output;
@@ -118,13 +119,13 @@ static int deblur_blind_all(const cli_globals *g, const cli_args *args, const ch
 }
 
 int cmd_deblur(const cli_command *cmd, int argc, char **argv) {
-    const char *out = NULL, *model_path = NULL, *precision_name = "fp32", *method = "auto", *kernel_out = NULL;
+    const char *out = NULL, *model_path = NULL, *precision_name = "fp32", *method = "net", *kernel_out = NULL;
     const char *fallback = NULL; /* auto's: "input", or "net" when --model is given */
     int tile = 0, kernel_size = 0, ensemble = 1;
     const cli_option opts[] = {
         {"method", 0, OPT_STRING, &method, 0, 0, "M",
-         "auto (default: the blind deconvolution where it trusts its kernel, else --fallback), blind "
-         "(estimate the camera-shake kernel, then deconvolve), or net (RBNet: the bundled model or --model)"},
+         "net (default: RBNet, the bundled model or --model), blind (estimate the camera-shake kernel, then "
+         "deconvolve) or auto (blind where it trusts its kernel, else --fallback)"},
         {"fallback", 0, OPT_STRING, &fallback, 0, 0, "F",
          "auto, where the blind step declines: input (the photo unchanged, no harm; the default) or net "
          "(the default with --model)"},
