@@ -224,7 +224,7 @@ static naf_run run_blk_kernel(int kind, const ub__blk *li, const ub__blk *lo, co
     void *scratch = test_calloc(ub__naf_scratch_bytes(li), 1);
     to_blk(li, in, fin), to_blk(lo, dout, fdout), to_blk(li, din0, r.din);
     for (size_t i = 0; i < nw; i++) fw[i] = (float)w[i], r.dw[i] = 0.25f;
-    for (int c = 0; c < li->c; c++) fb[c] = (float)b[c], r.db[c] = 0.25f;
+    for (int c = 0; c < lo->c; c++) fb[c] = (float)b[c], r.db[c] = 0.25f; /* b has C values (the gate's li: 2C) */
     for (size_t i = 0; i < no; i++) r.out[i] = 7.0f; /* the padding must be written */
     float *inplace = test_calloc(ni, sizeof(float));
     memcpy(inplace, fin, sizeof(float) * ni);
