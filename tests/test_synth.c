@@ -247,9 +247,59 @@ static void test_camera_preset(void) {
     ub_ctx_destroy(&ctx);
 }
 
+/* clean.p: that share of samples comes out with input == target (no blur, no noise, no JPEG), the
+   others exactly as without the key (the decision has its own random stream), in run and in crop. */
+static void test_clean_samples(void) {
+    ub_ctx *ctx = test_ctx(1);
+    ub_synth *plain = NULL, *clean = NULL, *zero = NULL;
+    CHECK_OK(ctx, ub_synth_create_preset(ctx, "camera", &plain));
+    CHECK_OK(ctx, ub_synth_create_json(ctx, "{\"preset\": \"camera\", \"clean\": {\"p\": 0.3}}", "c.json", &clean));
+    CHECK_OK(ctx, ub_synth_create_json(ctx, "{\"preset\": \"camera\", \"clean\": {\"p\": 0}}", "z.json", &zero));
+    ub_image *sharp = test_image(ctx, 48, 40, 3, 5);
+    enum { N = 200 };
+    int cleaned = 0, others_equal = 1, clean_exact = 1;
+    for (int i = 0; i < N && plain && clean && zero; i++) {
+        ub_synth_inputs in = {sharp, NULL, NULL};
+        ub_synth_sample a = {0}, b = {0}, z = {0};
+        if (ub_synth_run(plain, &in, 11, (uint64_t)i, &a) || ub_synth_run(clean, &in, 11, (uint64_t)i, &b) ||
+            ub_synth_run(zero, &in, 11, (uint64_t)i, &z))
+            break;
+        if (i < 20) CHECK(same_image(a.blurred, z.blurred) && !strcmp(a.params_json, z.params_json));
+        if (strstr(b.params_json, "\"clean\": true")) {
+            cleaned++;
+            clean_exact &= same_image(b.blurred, b.sharp) && !b.kernel;
+        } else {
+            others_equal &= same_image(a.blurred, b.blurred) && same_image(a.sharp, b.sharp);
+        }
+        ub_synth_sample_free(&a), ub_synth_sample_free(&b), ub_synth_sample_free(&z);
+    }
+    printf("clean.p 0.3: %d of %d samples clean\n", cleaned, N);
+    CHECK_MSG(fabs((double)cleaned / N - 0.3) < 4 * 0.033, "%d clean of %d", cleaned, N);
+    CHECK_MSG(clean_exact, "a clean sample's input differs from its target");
+    CHECK_MSG(others_equal, "clean.p changed a sample it did not clean");
+    ub_synth_sample out = {0};
+    ub_synth_inputs in = {sharp, NULL, NULL};
+    int found = 0;
+    for (int i = 0; i < 40 && !found && clean; i++) { /* a crop of a clean sample, too */
+        if (ub_synth_crop(clean, &in, 8, 4, 32, 11, (uint64_t)i, &out)) break;
+        if (strstr(out.params_json, "\"clean\": true")) {
+            found = 1;
+            CHECK(same_image(out.blurred, out.sharp));
+        }
+        ub_synth_sample_free(&out);
+    }
+    CHECK(found);
+    ub_synth *bad = NULL;
+    CHECK(ub_synth_create_json(ctx, "{\"clean\": {\"p\": 1.5}}", "bad.json", &bad) == UB_ERR_INVALID && !bad);
+    ub_synth_destroy(&plain), ub_synth_destroy(&clean), ub_synth_destroy(&zero), ub_synth_destroy(&bad);
+    ub_image_destroy(&sharp);
+    ub_ctx_destroy(&ctx);
+}
+
 int main(void) {
     test_configs();
     test_camera_preset();
+    test_clean_samples();
     test_determinism_and_crops();
     test_length_distribution();
     test_presets_effects();

@@ -79,6 +79,8 @@ static const schema_key schema[] = {
     {"sensor.jpeg", K_SECTION, 0, 0, 0},
     {"sensor.jpeg.p", K_PROB, AT(sensor.jpeg_p), 0, 1},
     {"sensor.jpeg.quality", K_RANGE, AT(sensor.jpeg_quality), 1, 100},
+    {"clean", K_SECTION, 0, 0, 0},
+    {"clean.p", K_PROB, AT(clean.p), 0, 1},
 };
 
 /* ---- presets ---- */

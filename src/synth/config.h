@@ -58,6 +58,9 @@ typedef struct ub__synth_config {
         double jpeg_p;
         ub__range jpeg_quality;
     } sensor;
+    struct {
+        double p; /* probability of a clean sample: no blur and no sensor effects, blurred == sharp */
+    } clean;
 } ub__synth_config;
 
 /* Parses a JSON config (possibly {"preset": NAME, ...overrides}) into `cfg`.

@@ -38,6 +38,7 @@ struct ub_synth {
 /* What one sample drew. */
 typedef struct draw {
     int gaussian, linear, shake, rotational, object, defocus, highlights, jpeg;
+    int clean; /* a clean sample: every effect drawn above is switched off */
     double sigma;
     double line_length, line_angle;
     ub_shake_params shake_params;
@@ -177,6 +178,16 @@ static void draw_params(const ub__synth_config *c, uint64_t seed, uint64_t index
     d->trajectory_seed = ub_rng_derive(seed, index, 1);
     d->mask_seed = ub_rng_derive(seed, index, 2);
     d->noise_seed = ub_rng_derive(seed, index, 3);
+    /* clean samples (a network must learn to leave a sharp, clean photo alone) are decided by a stream
+       of their own, so that a config without them draws exactly what it drew before */
+    ub_rng clean_rng;
+    ub_rng_seed(&clean_rng, ub_rng_derive(seed, index, 4));
+    d->clean = c->clean.p > 0 && chance(&clean_rng, c->clean.p);
+    if (d->clean) {
+        d->gaussian = d->linear = d->shake = d->rotational = d->object = d->defocus = 0;
+        d->highlights = d->jpeg = 0;
+        d->shot_gain = d->read_noise = 0;
+    }
 }
 
 /* ---- helpers ---- */
@@ -512,6 +523,7 @@ static ub_status camera_stage(ub_ctx *ctx, const draw *d, ub_image *blurred, ub_
 static char *params_json(const draw *d, uint64_t seed, uint64_t index, const ub_kernel *k, const ub_lens *lens) {
     json_t *o = json_pack("{s:I, s:I}", "seed", (json_int_t)seed, "index", (json_int_t)index);
     if (!o) return NULL;
+    if (d->clean) json_object_set_new(o, "clean", json_true());
     if (d->gaussian) json_object_set_new(o, "gaussian", json_pack("{s:f}", "sigma", d->sigma));
     if (d->linear)
         json_object_set_new(o, "linear", json_pack("{s:f, s:f}", "length", d->line_length, "angle", d->line_angle));
