@@ -15,12 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/blocked.h"
 #include "nn/dnnl_exec.h"
 #include "nn/graph_ref.h"
 #include "nn/model.h"
 #include "nn/ref.h"
 #include "nn/safetensors.h"
+#include "testblk.h"
 #include "testutil.h"
 
 static const char *data_path(const char *name) {
@@ -165,42 +165,10 @@ static void test_layers(void) {
 
 /* ---- the float kernels of nn/naf_blk.c on oneDNN's layouts ---- */
 
-/* NCHW doubles -> a layout's floats (padding zero), and back. */
-static void to_blk(const ub__blk *l, const double *src, float *dst) {
-    memset(dst, 0, sizeof(float) * ub__blk_floats(l));
-    for (int n = 0; n < l->n; n++)
-        for (int c = 0; c < l->c; c++)
-            for (int y = 0; y < l->h; y++)
-                for (int x = 0; x < l->w; x++)
-                    dst[ub__blk_at(l, n, c, y, x)] = (float)src[(((size_t)n * l->c + c) * l->h + y) * l->w + x];
-}
-
-/* max |blocked - reference| / max |reference| over the real channels. */
-static double blk_err(const ub__blk *l, const float *got, const double *want) {
-    double diff = 0, scale = 1e-30;
-    for (int n = 0; n < l->n; n++)
-        for (int c = 0; c < l->c; c++)
-            for (int y = 0; y < l->h; y++)
-                for (int x = 0; x < l->w; x++) {
-                    const double v = want[(((size_t)n * l->c + c) * l->h + y) * l->w + x];
-                    diff = fmax(diff, fabs(got[ub__blk_at(l, n, c, y, x)] - v)), scale = fmax(scale, fabs(v));
-                }
-    return diff / scale;
-}
-
 static double vec_err(const float *got, const double *want, size_t n) {
     double diff = 0, scale = 1e-30;
     for (size_t i = 0; i < n; i++) diff = fmax(diff, fabs(got[i] - want[i])), scale = fmax(scale, fabs(want[i]));
     return diff / scale;
-}
-
-static int padding_zero(const ub__blk *l, const float *buf) {
-    for (int n = 0; n < l->n; n++)
-        for (int c = l->c; c < l->cb * l->B; c++)
-            for (int y = 0; y < l->h; y++)
-                for (int x = 0; x < l->w; x++)
-                    if (buf[ub__blk_at(l, n, c, y, x)] != 0.0f) return 0;
-    return 1;
 }
 
 enum { K_LN, K_GATE, K_SCA, K_SCALE };
@@ -222,7 +190,7 @@ static naf_run run_blk_kernel(int kind, const ub__blk *li, const ub__blk *lo, co
           *fw = test_calloc(nw, sizeof(float)), *fb = test_calloc((size_t)li->c, sizeof(float));
     float *cache = test_calloc(ub__ln_cache_floats(li) + ub__sca_cache_floats(li), sizeof(float));
     void *scratch = test_calloc(ub__naf_scratch_bytes(li), 1);
-    to_blk(li, in, fin), to_blk(lo, dout, fdout), to_blk(li, din0, r.din);
+    testblk_from_nchw(li, in, fin), testblk_from_nchw(lo, dout, fdout), testblk_from_nchw(li, din0, r.din);
     for (size_t i = 0; i < nw; i++) fw[i] = (float)w[i], r.dw[i] = 0.25f;
     for (int c = 0; c < lo->c; c++) fb[c] = (float)b[c], r.db[c] = 0.25f; /* b has C values (the gate's li: 2C) */
     for (size_t i = 0; i < no; i++) r.out[i] = 7.0f; /* the padding must be written */
@@ -293,13 +261,13 @@ static void check_blk_kernels(int B, int C) {
             break;
         }
         naf_run one = run_blk_kernel(kind, &li, &lo, in, dout, din0, w, b, nw, 1);
-        const double e[4] = {blk_err(&lo, one.out, out), blk_err(&li, one.din, din),
+        const double e[4] = {testblk_err(&lo, one.out, out), testblk_err(&li, one.din, din),
                              kind == K_GATE ? 0 : vec_err(one.dw, dw, nw),
                              kind == K_LN || kind == K_SCA ? vec_err(one.db, db, (size_t)C) : 0};
         CHECK_MSG(e[0] < 1e-5 && e[1] < 1e-5 && e[2] < 1e-5 && e[3] < 1e-5,
                   "%s B=%d C=%d vs reference: out %g, din %g, dw %g, db %g", kernel_names[kind], B, C, e[0], e[1],
                   e[2], e[3]);
-        CHECK_MSG(padding_zero(&lo, one.out) && one.inplace_same, "%s B=%d C=%d: padding or in place",
+        CHECK_MSG(testblk_padding_zero(&lo, one.out) && one.inplace_same, "%s B=%d C=%d: padding or in place",
                   kernel_names[kind], B, C);
         for (int threads = 2; threads <= 3; threads++) {
             naf_run t = run_blk_kernel(kind, &li, &lo, in, dout, din0, w, b, nw, threads);

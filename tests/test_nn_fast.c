@@ -23,6 +23,7 @@
 #include "nn/rbnet.h"
 #include "nn/graph_ref.h"
 #include "nn/ref.h"
+#include "testblk.h"
 #include "testutil.h"
 
 #define FWD_TOL 1e-4  /* max abs error of the output, relative to max(1, |output|) */
@@ -59,33 +60,6 @@ static double rel_err_ff(const float *a, const float *b, size_t n) {
 
 /* ---------------------------------------------------------------- kernels on layouts */
 
-/* NCHW doubles <-> a blocked float buffer (padding zero). */
-static void to_blk(const ub__blk *l, const double *src, float *dst) {
-    memset(dst, 0, sizeof(float) * ub__blk_floats(l));
-    for (int n = 0; n < l->n; n++)
-        for (int c = 0; c < l->c; c++)
-            for (int y = 0; y < l->h; y++)
-                for (int x = 0; x < l->w; x++)
-                    dst[ub__blk_at(l, n, c, y, x)] = (float)src[(((size_t)n * l->c + c) * l->h + y) * l->w + x];
-}
-
-static void from_blk(const ub__blk *l, const float *src, float *dst) {
-    for (int n = 0; n < l->n; n++)
-        for (int c = 0; c < l->c; c++)
-            for (int y = 0; y < l->h; y++)
-                for (int x = 0; x < l->w; x++)
-                    dst[(((size_t)n * l->c + c) * l->h + y) * l->w + x] = src[ub__blk_at(l, n, c, y, x)];
-}
-
-static int padding_is_zero(const ub__blk *l, const float *buf) {
-    for (int n = 0; n < l->n; n++)
-        for (int c = l->c; c < l->cb * l->B; c++)
-            for (int y = 0; y < l->h; y++)
-                for (int x = 0; x < l->w; x++)
-                    if (buf[ub__blk_at(l, n, c, y, x)] != 0.0f) return 0;
-    return 1;
-}
-
 static void test_se_sa_layout(int B, int C, int threads) {
     const int N = 2, H = 7, W = 9, R = C / 4 > 0 ? C / 4 : 1, K = 7;
     const ub__blk l = ub__blk_make(N, C, H, W, B);
@@ -111,10 +85,10 @@ static void test_se_sa_layout(int B, int C, int threads) {
     x[ub__blk_at(&(ub__blk){N, C, H, W, 1, C}, 1, C - 1, 3, 4)] = 2.0;
     float *bx = test_calloc(nb, sizeof(float)), *bdout = test_calloc(nb, sizeof(float)), *bout = test_calloc(nb, sizeof(float)),
           *bdin = test_calloc(nb, sizeof(float)), *plain = test_calloc(nx, sizeof(float));
-    to_blk(&l, x, bx);
-    to_blk(&l, dout, bdout);
+    testblk_from_nchw(&l, x, bx);
+    testblk_from_nchw(&l, dout, bdout);
     /* cross-check the layout arithmetic against the round trip */
-    from_blk(&l, bx, plain);
+    testblk_to_nchw(&l, bx, plain);
     CHECK(rel_err(plain, x, nx, 1) == 0);
 
     /* SE */
@@ -127,12 +101,12 @@ static void test_se_sa_layout(int B, int C, int threads) {
     void *scratch = test_calloc(ub__se_scratch_bytes(&l, R) + ub__sa_scratch_bytes(&l, K), 1);
     ub__se_forward_ref(out, cache, x, w1, b1, w2, b2, N, C, H, W, R);
     ub__se_forward_blk(&l, bout, bx, fw1, fb1, fw2, fb2, R, fcache, scratch, threads);
-    from_blk(&l, bout, plain);
+    testblk_to_nchw(&l, bout, plain);
     CHECK_MSG(rel_err(plain, out, nx, 1) < KERNEL_TOL, "SE forward B=%d C=%d: %g", B, C, rel_err(plain, out, nx, 1));
-    CHECK(padding_is_zero(&l, bout));
+    CHECK(testblk_padding_zero(&l, bout));
     ub__se_backward_ref(din, dw1, db1, dw2, db2, dout, cache, x, w1, w2, N, C, H, W, R);
     ub__se_backward_blk(&l, bdin, fdw1, fdb1, fdw2, fdb2, bdout, bx, fw1, fw2, R, fcache, scratch, threads);
-    from_blk(&l, bdin, plain);
+    testblk_to_nchw(&l, bdin, plain);
     CHECK_MSG(rel_err(plain, din, nx, 1e-12) < KERNEL_TOL, "SE din B=%d C=%d: %g", B, C, rel_err(plain, din, nx, 1e-12));
     CHECK_MSG(rel_err(fdw1, dw1, (size_t)R * C, 1e-12) < KERNEL_TOL, "SE dw1 B=%d", B);
     CHECK_MSG(rel_err(fdb1, db1, (size_t)R, 1e-12) < KERNEL_TOL, "SE db1 B=%d", B);
@@ -151,12 +125,12 @@ static void test_se_sa_layout(int B, int C, int threads) {
     memset(bdin, 0, sizeof(float) * nb);
     ub__sa_forward_ref(out, sacache, x, wsa, N, C, H, W, K);
     ub__sa_forward_blk(&l, bout, bx, fwsa, K, fsacache, threads);
-    from_blk(&l, bout, plain);
+    testblk_to_nchw(&l, bout, plain);
     CHECK_MSG(rel_err(plain, out, nx, 1) < KERNEL_TOL, "SA forward B=%d C=%d: %g", B, C, rel_err(plain, out, nx, 1));
-    CHECK(padding_is_zero(&l, bout));
+    CHECK(testblk_padding_zero(&l, bout));
     ub__sa_backward_ref(din, dwsa, dout, sacache, x, wsa, N, C, H, W, K);
     ub__sa_backward_blk(&l, bdin, fdwsa, bdout, bx, fwsa, K, fsacache, scratch, threads);
-    from_blk(&l, bdin, plain);
+    testblk_to_nchw(&l, bdin, plain);
     CHECK_MSG(rel_err(plain, din, nx, 1e-12) < KERNEL_TOL, "SA din B=%d C=%d: %g", B, C, rel_err(plain, din, nx, 1e-12));
     CHECK_MSG(rel_err(fdwsa, dwsa, (size_t)2 * K * K, 1e-12) < KERNEL_TOL, "SA dw B=%d C=%d: %g", B, C,
               rel_err(fdwsa, dwsa, (size_t)2 * K * K, 1e-12));
@@ -170,7 +144,7 @@ static void test_se_sa_layout(int B, int C, int threads) {
     ub__blk_copy_region(&l, bx, &p, conv, H, W, 0, threads);
     CHECK(rel_err(conv, x, nx, 1) == 0);
     ub__blk_copy_region(&l, bx, &crop, cropped, H - 2, W - 3, 0, threads);
-    int crop_ok = padding_is_zero(&crop, cropped);
+    int crop_ok = testblk_padding_zero(&crop, cropped);
     for (int n = 0; n < N; n++)
         for (int c = 0; c < C; c++)
             for (int y = 0; y < H - 2; y++)
