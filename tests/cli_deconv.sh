@@ -46,6 +46,8 @@ one_line_error "unknown boundary" "--boundary is auto, zero or periodic" -- $u d
 one_line_error "bad --nsr" "--nsr expects a positive number, not '-1'" -- $u deconv "$work/b.png" -k "$work/k.png" -o "$work/x.png" --nsr -1
 one_line_error "bad --alpha" "alpha must be in" -- $u deconv "$work/b.png" -k "$work/k.png" -o "$work/x.png" --alpha 5
 one_line_error "no kernel" "expects IN --kernel K.png -o OUT" -- $u deconv "$work/b.png" -o "$work/x.png"
+one_line_error "blind: unknown response" "--response gamma: use linear or srgb" -- $u "$work/b.png" -o "$work/x.png" --method blind --response gamma
+one_line_error "--response without blind" "go with --method blind" -- $u "$work/b.png" -o "$work/x.png" --response srgb
 check "no output left by the failures" "[ ! -e '$work/x.png' ]"
 $u deconv --help > "$work/help"
 check "--help describes --boundary" "grep -q -- '--boundary' '$work/help'"

@@ -159,6 +159,11 @@ static void test_errors(ub_ctx *ctx, const char *dir) {
     check_error(ctx, ub_eval_method_create(ctx, "model", &m), UB_ERR_INVALID, "model:PATH");
     CHECK(ub_eval_method_create(ctx, "model:/nonexistent.safetensors", &m) != UB_OK && m == NULL);
     CHECK(strstr(ub_last_error(ctx), "/nonexistent.safetensors") != NULL);
+    check_error(ctx, ub_eval_method_create(ctx, "blind:gamma", &m), UB_ERR_INVALID, "expects linear or srgb");
+    check_error(ctx, ub_eval_method_create(ctx, "wiener:x", &m), UB_ERR_INVALID, "takes no argument");
+    CHECK_OK(ctx, ub_eval_method_create(ctx, "blind:srgb", &m));
+    CHECK(m && !strcmp(ub_eval_method_name(m), "blind (srgb)"));
+    ub_eval_method_destroy(&m);
     ub_eval_method_destroy(&id);
 }
 

@@ -40,7 +40,8 @@
 
    METHODS — a spec: "identity", "model:PATH" (RBNet weights, ub_model_run_tiled with the default
    tile), "wiener", "rl" (ub_deconv with the item's true kernel and the method's defaults), "blind"
-   (ub_deblur_blind), "auto:PATH" (blind where it acts, else the model: ub_deblur_auto; "auto": else the input),
+   (ub_deblur_blind; "blind:linear" / "blind:srgb" with that ub_blind_response), "auto:PATH"
+   (blind where it acts, else the model: ub_deblur_auto; "auto": else the input),
    "model-flip2:PATH" / "model-flip4:PATH" (the flip self-ensemble). A method that needs a kernel is
    "n/a" on a set without kernels. A method can
    also wrap a model the caller holds (ub_eval_method_from_model), for validation during training.

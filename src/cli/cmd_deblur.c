@@ -96,7 +96,7 @@ static int deblur_blind_one(ub_ctx *ctx, const ub_blind_params *bp, cli_progress
 }
 
 static int deblur_blind_all(const cli_globals *g, const cli_args *args, const char *out, int kernel_size,
-                            const char *kernel_out) {
+                            const char *kernel_out, const char *response) {
     int many = args->count > 1;
     if (many && !is_dir(out)) return cli_fail(EXIT_USAGE, "%s: with several inputs, -o names an existing folder", out);
     if (!many && ub_format_from_name(out) == UB_FORMAT_AUTO)
@@ -107,6 +107,7 @@ static int deblur_blind_all(const cli_globals *g, const cli_args *args, const ch
     ub_blind_params bp;
     ub_blind_default(&bp);
     bp.kernel_size = kernel_size;
+    if (response) bp.response = !strcmp(response, "linear") ? UB_BLIND_RESPONSE_LINEAR : UB_BLIND_RESPONSE_SRGB;
     int rc = 0;
     for (int i = 0; rc == 0 && i < args->count; i++) {
         char path[4200];
@@ -121,6 +122,7 @@ static int deblur_blind_all(const cli_globals *g, const cli_args *args, const ch
 int cmd_deblur(const cli_command *cmd, int argc, char **argv) {
     const char *out = NULL, *model_path = NULL, *precision_name = "fp32", *method = "net", *kernel_out = NULL;
     const char *fallback = NULL; /* auto's: "input", or "net" when --model is given */
+    const char *response = NULL; /* blind's: the library's default unless given */
     int tile = 0, kernel_size = 0, ensemble = 1;
     const cli_option opts[] = {
         {"method", 0, OPT_STRING, &method, 0, 0, "M",
@@ -131,6 +133,9 @@ int cmd_deblur(const cli_command *cmd, int argc, char **argv) {
          "(the default with --model)"},
         {"kernel-size", 0, OPT_INT, &kernel_size, 0, 1023, "K", "blind: the kernel's side, odd (0: automatic)"},
         {"kernel-out", 0, OPT_STRING, &kernel_out, 0, 0, "K.png", "blind: write the estimated kernel (one input)"},
+        {"response", 0, OPT_STRING, &response, 0, 0, "R",
+         "blind: deblur the values as stored (linear, the default: measured better on every real set) "
+         "or in linear light (srgb: decode, deblur, encode; pays on clean sRGB shake only)"},
         {"output", 'o', OPT_STRING, &out, 0, 0, "OUT", "output image, or a folder for several inputs"},
         {"model", 0, OPT_STRING, &model_path, 0, 0, "M",
          "RBNet weights: a .safetensors file (PyTorch names) or a bundled model's name, default (used "
@@ -164,14 +169,16 @@ int cmd_deblur(const cli_command *cmd, int argc, char **argv) {
         return cli_fail(EXIT_USAGE, "--method %s: use net, blind or auto", method);
     if (blind && kernel_size != 0 && kernel_size % 2 == 0)
         return cli_fail(EXIT_USAGE, "--kernel-size %d: use an odd size (or 0 for automatic)", kernel_size);
-    if (!blind && (kernel_out || kernel_size))
-        return cli_fail(EXIT_USAGE, "--kernel-size and --kernel-out go with --method blind");
+    if (!blind && (kernel_out || kernel_size || response))
+        return cli_fail(EXIT_USAGE, "--kernel-size, --kernel-out and --response go with --method blind");
+    if (response && strcmp(response, "linear") && strcmp(response, "srgb"))
+        return cli_fail(EXIT_USAGE, "--response %s: use linear or srgb", response);
     if (blind && kernel_out && args.count > 1)
         return cli_fail(EXIT_USAGE, "--kernel-out takes one input");
     if (!fallback) fallback = model_path ? "net" : "input";
     if (strcmp(fallback, "input") && strcmp(fallback, "net"))
         return cli_fail(EXIT_USAGE, "--fallback %s: use input or net", fallback);
-    if (blind) return deblur_blind_all(&g, &args, out, kernel_size, kernel_out);
+    if (blind) return deblur_blind_all(&g, &args, out, kernel_size, kernel_out, response);
     const int needs_model = !automatic || !strcmp(fallback, "net");
     int many = args.count > 1;
     if (many && !is_dir(out)) return cli_fail(EXIT_USAGE, "%s: with several inputs, -o names an existing folder", out);

@@ -202,7 +202,7 @@ int cmd_eval(const cli_command *cmd, int argc, char **argv) {
     report_args rep = {.images = 6};
     const cli_option opts[] = {
         {"set", 0, OPT_STRING, &set_help, 0, 0, "SPEC", "a benchmark set (repeatable; see below)"},
-        {"method", 0, OPT_STRING, &method_help, 0, 0, "M", "identity, model:PATH, wiener, rl, blind (repeatable)"},
+        {"method", 0, OPT_STRING, &method_help, 0, 0, "M", "identity, model:PATH, wiener, rl, blind, auto... (repeatable; see below)"},
         {"data-root", 0, OPT_STRING, &root, 0, 0, "DIR", "where the named sets live (default ../shared/data)"},
         {"json", 0, OPT_STRING, &json, 0, 0, "FILE", "write the summary and every image's scores as JSON"},
         {"csv", 0, OPT_STRING, &csv, 0, 0, "FILE", "write one row per (set, method, image)"},

@@ -111,5 +111,5 @@ static double gradient_energy(const float *v, int64_t w, int64_t h) {
 
 int ub__blind_output_implausible(const float *in, const float *out, int64_t w, int64_t h) {
     const double before = gradient_energy(in, w, h), after = gradient_energy(out, w, h);
-    return !(after <= UB__BLIND_MAX_GRADIENT_GAIN * before) && after > 0;
+    return (!(after <= UB__BLIND_MAX_GRADIENT_GAIN * before) && after > 0) || after < UB__BLIND_MIN_GRADIENT_GAIN * before;
 }

@@ -85,13 +85,24 @@ double ub__blind_grad_threshold(const float *gx, const float *gy, size_t n, size
 double ub__blind_stopband_excess(ub_ctx *ctx, const float *img, int w, int h, const float *k, int kw);
 
 /* Above this excess the estimate is not the image's blur (docs/blind.md: Levin's 32 real captures
-   0.6-4.5, GoPro pairs 0.9-2.4; the sharp photos the estimator fooled itself on 9-37). */
+   0.6-4.5, GoPro pairs 0.9-2.4; the sharp photos the estimator fooled itself on 9-37, and 5.87 for a
+   CBSD68 photo of gravel once estimated in linear light, which the gradient-loss check below catches;
+   DIV2K shake crops in linear light 0.4-5.7). */
 #define UB__BLIND_MAX_EXCESS 6.0
 
 /* A last check on the deconvolved luminance `out` against the input's `in` (both w x h): true when
    its gradient energy grew more than UB__BLIND_MAX_GRADIENT_GAIN times (Levin's captures: 3-12x;
-   a wrong kernel's ringing: 40-90x). */
+   a wrong kernel's ringing: 40-90x) or fell under UB__BLIND_MIN_GRADIENT_GAIN times. */
 #define UB__BLIND_MAX_GRADIENT_GAIN 25.0
+/* ... or when it fell under this fraction: a deblurred image is sharper than its input, and an output
+   smoother than it is a wrong kernel flattened by the noise-aware prior (the gravel photo above:
+   0.01x). */
+#define UB__BLIND_MIN_GRADIENT_GAIN 0.5
 int ub__blind_output_implausible(const float *in, const float *out, int64_t w, int64_t h);
+
+/* The deviation of the white noise in the w x h plane `v` (blind_noise.c: Immerkaer's 3 x 3 mask, its
+   mean absolute response in the flattest fifth of 16 x 16 blocks, every step-th block on large
+   planes). 0 for a plane under 3 x 3, -1 when out of memory. */
+double ub__blind_noise_sigma(const float *v, int64_t w, int64_t h);
 
 #endif

@@ -74,6 +74,7 @@ struct ub_eval_method {
     char *name;
     ub_model *model;  /* model methods */
     bool owns_model;
+    int blind_response; /* blind: -1 = the library's default, else a ub_blind_response */
 };
 
 ub_status ub__eval_model_open(ub_ctx *ctx, ub_eval_method *m, const char *path);
@@ -84,6 +85,7 @@ ub_status ub__eval_auto_open(ub_ctx *ctx, ub_eval_method *m, const char *path);
 ub_status ub__eval_auto_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out);
 ub_status ub__eval_wiener_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out);
 ub_status ub__eval_rl_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out);
+ub_status ub__eval_blind_open(ub_ctx *ctx, ub_eval_method *m, const char *response);
 ub_status ub__eval_blind_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out);
 
 /* ---- scoring (score.c) ---- */

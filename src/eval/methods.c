@@ -19,11 +19,11 @@ static const eval_method_kind methods[] = {
     {"model-flip4", ARG_REQUIRED, false, ub__eval_model_flip4_open, ub__eval_model_run},
     {"wiener", ARG_NONE, true, NULL, ub__eval_wiener_run},
     {"rl", ARG_NONE, true, NULL, ub__eval_rl_run},
-    {"blind", ARG_NONE, false, NULL, ub__eval_blind_run},
+    {"blind", ARG_OPTIONAL, false, ub__eval_blind_open, ub__eval_blind_run},
     {"auto", ARG_OPTIONAL, false, ub__eval_auto_open, ub__eval_auto_run},
 };
 
-const char *ub_eval_method_list(void) { return "identity, model:PATH, model-flip2:PATH, model-flip4:PATH, wiener, rl, blind, auto, auto:PATH"; }
+const char *ub_eval_method_list(void) { return "identity, model:PATH, model-flip2:PATH, model-flip4:PATH, wiener, rl, blind, blind:linear, blind:srgb, auto, auto:PATH"; }
 
 static const eval_method_kind *find_method(const char *spec, size_t n) {
     for (size_t i = 0; i < sizeof methods / sizeof *methods; i++)
@@ -40,11 +40,13 @@ ub_status ub_eval_method_create(ub_ctx *ctx, const char *spec, ub_eval_method **
     const int given = colon != NULL;
     if ((k->argument == ARG_REQUIRED && !given) || (k->argument == ARG_NONE && given) || (colon && !colon[1]))
         return ub__fail(ctx, UB_ERR_INVALID, "method '%s': %s", spec,
-                        k->argument != ARG_NONE ? "expects a weights file or model name: model:PATH"
-                                                : "takes no argument");
+                        k->argument == ARG_NONE ? "takes no argument"
+                        : k->open == ub__eval_blind_open ? "expects linear or srgb"
+                                                : "expects a weights file or model name: model:PATH");
     ub_eval_method *m = calloc(1, sizeof *m);
     if (!m) return ub__fail(ctx, UB_ERR_NOMEM, "out of memory");
     m->kind = k;
+    m->blind_response = -1;
     m->name = ub__eval_strdup(k->name);
     ub_status st = m->name ? UB_OK : ub__fail(ctx, UB_ERR_NOMEM, "out of memory");
     if (st == UB_OK && k->open) st = k->open(ctx, m, colon ? colon + 1 : NULL);
