@@ -56,6 +56,42 @@ static inline float shrink(float v, float tau, float a) {
     return v > 0.0f ? g : -g;
 }
 
+/* shrink() for a = 1, the soft threshold, written as v minus v clamped to [-tau, tau] so that a row
+   of them vectorises (the same values as shrink(v, tau, 1) for every finite v). */
+static inline float soft(float v, float tau) {
+    float c = v < -tau ? -tau : v;
+    c = c > tau ? tau : c;
+    return v - c;
+}
+
+/* The g-step of one row for a = 1: the same values as the general loop in ub__sparse_plane, with the
+   wrap-around columns taken apart so that the interior runs without index arithmetic (37 % of a
+   blind deblur's time went to the general loop). xr, xn, xb: the rows y, y + 1 and y - 1 (periodic). */
+static void g_row_l1(const float *restrict xr, const float *restrict xn, const float *restrict xb, float *restrict gxr,
+                     float *restrict gyr, float *restrict gxxr, float *restrict gyyr, float *restrict gxyr, int64_t pw,
+                     float tau, float tau2) {
+    const int64_t last = pw - 1;
+    for (int64_t i = 0; i < last; i++) {
+        gxr[i] = soft(xr[i + 1] - xr[i], tau);
+        gyr[i] = soft(xn[i] - xr[i], tau);
+    }
+    gxr[last] = soft(xr[0] - xr[last], tau);
+    gyr[last] = soft(xn[last] - xr[last], tau);
+    if (!(W2 > 0)) return;
+    for (int64_t i = 1; i < last; i++) {
+        gxxr[i] = soft(xr[i + 1] - 2.0f * xr[i] + xr[i - 1], tau2);
+        gyyr[i] = soft(xn[i] - 2.0f * xr[i] + xb[i], tau2);
+        gxyr[i] = soft(xn[i + 1] - xn[i] - xr[i + 1] + xr[i], tau2);
+    }
+    const int64_t edge[2] = {0, last};
+    for (int e = 0; e < (pw > 1 ? 2 : 1); e++) {
+        const int64_t i = edge[e], in1 = i + 1 < pw ? i + 1 : 0, ib = i > 0 ? i - 1 : last;
+        gxxr[i] = soft(xr[in1] - 2.0f * xr[i] + xr[ib], tau2);
+        gyyr[i] = soft(xn[i] - 2.0f * xr[i] + xb[i], tau2);
+        gxyr[i] = soft(xn[in1] - xn[i] - xr[in1] + xr[i], tau2);
+    }
+}
+
 ub_status ub__sparse_plane(ub_ctx *ctx, const float *in, float *out, int64_t w, int64_t h, const ub_kernel *k,
                            const ub_deconv_params *p) {
     const int periodic = p->boundary == UB_DECONV_BOUNDARY_PERIODIC, zero = p->boundary == UB_DECONV_BOUNDARY_ZERO;
@@ -103,18 +139,22 @@ ub_status ub__sparse_plane(ub_ctx *ctx, const float *in, float *out, int64_t w, 
             const int64_t yn = y + 1 < f.ph ? y + 1 : 0, yb = y > 0 ? y - 1 : f.ph - 1;
             const float *xr = x + y * rs, *xn = x + yn * rs, *xb = x + yb * rs;
             float *gxr = gx + y * rs, *gyr = gy + y * rs;
-            for (int64_t i = 0; i < f.pw; i++) {
-                const int64_t in1 = i + 1 < f.pw ? i + 1 : 0;
-                gxr[i] = shrink(xr[in1] - xr[i], tau, a);
-                gyr[i] = shrink(xn[i] - xr[i], tau, a);
-            }
-            if (W2 > 0) {
-                float *gxxr = gxx + y * rs, *gyyr = gyy + y * rs, *gxyr = gxy + y * rs;
+            if (a == 1.0f) {
+                g_row_l1(xr, xn, xb, gxr, gyr, gxx + y * rs, gyy + y * rs, gxy + y * rs, f.pw, tau, tau2);
+            } else {
                 for (int64_t i = 0; i < f.pw; i++) {
-                    const int64_t in1 = i + 1 < f.pw ? i + 1 : 0, ib = i > 0 ? i - 1 : f.pw - 1;
-                    gxxr[i] = shrink(xr[in1] - 2.0f * xr[i] + xr[ib], tau2, a);
-                    gyyr[i] = shrink(xn[i] - 2.0f * xr[i] + xb[i], tau2, a);
-                    gxyr[i] = shrink(xn[in1] - xn[i] - xr[in1] + xr[i], tau2, a);
+                    const int64_t in1 = i + 1 < f.pw ? i + 1 : 0;
+                    gxr[i] = shrink(xr[in1] - xr[i], tau, a);
+                    gyr[i] = shrink(xn[i] - xr[i], tau, a);
+                }
+                if (W2 > 0) {
+                    float *gxxr = gxx + y * rs, *gyyr = gyy + y * rs, *gxyr = gxy + y * rs;
+                    for (int64_t i = 0; i < f.pw; i++) {
+                        const int64_t in1 = i + 1 < f.pw ? i + 1 : 0, ib = i > 0 ? i - 1 : f.pw - 1;
+                        gxxr[i] = shrink(xr[in1] - 2.0f * xr[i] + xr[ib], tau2, a);
+                        gyyr[i] = shrink(xn[i] - 2.0f * xr[i] + xb[i], tau2, a);
+                        gxyr[i] = shrink(xn[in1] - xn[i] - xr[in1] + xr[i], tau2, a);
+                    }
                 }
             }
             float *ur = kx + y * rs;
