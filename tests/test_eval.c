@@ -258,6 +258,21 @@ static void test_levin(ub_ctx *ctx, const char *dir) {
         }
     }
     ub_kernel_destroy(&png);
+    /* "sparse" is ub_deconv with the item's (turned) kernel and the sparse prior's defaults */
+    ub_eval_method *sparse = NULL;
+    CHECK_OK(ctx, ub_eval_method_create(ctx, "sparse", &sparse));
+    CHECK(sparse && ub_eval_method_needs_kernel(sparse));
+    if (n == 2 && sparse && it[0].kernel) {
+        ub_image *got = NULL, *want = NULL;
+        ub_deconv_params dp;
+        ub_deconv_default(&dp, UB_DECONV_SPARSE);
+        CHECK_OK(ctx, ub_eval_method_run(ctx, sparse, &it[0], &got));
+        CHECK_OK(ctx, ub_deconv(ctx, it[0].input, it[0].kernel, &dp, &want));
+        CHECK(got && want && !memcmp(got->data, want->data, sizeof(float) * (size_t)got->width * (size_t)got->height));
+        ub_image_destroy(&got);
+        ub_image_destroy(&want);
+    }
+    ub_eval_method_destroy(&sparse);
     free_all(it, n);
     ub_eval_set *set = NULL;
     CHECK_OK(ctx, ub_eval_set_open(ctx, spec, NULL, &set));

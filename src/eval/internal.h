@@ -85,6 +85,7 @@ ub_status ub__eval_auto_open(ub_ctx *ctx, ub_eval_method *m, const char *path);
 ub_status ub__eval_auto_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out);
 ub_status ub__eval_wiener_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out);
 ub_status ub__eval_rl_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out);
+ub_status ub__eval_sparse_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out);
 ub_status ub__eval_blind_open(ub_ctx *ctx, ub_eval_method *m, const char *response);
 ub_status ub__eval_blind_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out);
 

@@ -1,5 +1,5 @@
-/* eval/method_deconv.c — the classical methods of unblur/deconv.h: Wiener and Richardson-Lucy with
-   the item's true kernel (their defaults, as `unblur deconv` uses them), and blind deconvolution
+/* eval/method_deconv.c — the classical methods of unblur/deconv.h: Wiener, Richardson-Lucy and the
+   sparse prior with the item's true kernel (their defaults, as `unblur deconv` uses them), and blind deconvolution
    (the kernel estimated from the image): "blind" with the library's default response, "blind:linear"
    and "blind:srgb" with the values taken as linear light or as sRGB-encoded (ub_blind_response). The
    method is not told which a set is: a user's photo does not say either, and what the default should
@@ -23,6 +23,11 @@ ub_status ub__eval_wiener_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item
 ub_status ub__eval_rl_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out) {
     (void)m;
     return deconv_with(ctx, UB_DECONV_RL, item, out);
+}
+
+ub_status ub__eval_sparse_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out) {
+    (void)m;
+    return deconv_with(ctx, UB_DECONV_SPARSE, item, out);
 }
 
 ub_status ub__eval_blind_open(ub_ctx *ctx, ub_eval_method *m, const char *response) {

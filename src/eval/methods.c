@@ -19,11 +19,12 @@ static const eval_method_kind methods[] = {
     {"model-flip4", ARG_REQUIRED, false, ub__eval_model_flip4_open, ub__eval_model_run},
     {"wiener", ARG_NONE, true, NULL, ub__eval_wiener_run},
     {"rl", ARG_NONE, true, NULL, ub__eval_rl_run},
+    {"sparse", ARG_NONE, true, NULL, ub__eval_sparse_run},
     {"blind", ARG_OPTIONAL, false, ub__eval_blind_open, ub__eval_blind_run},
     {"auto", ARG_OPTIONAL, false, ub__eval_auto_open, ub__eval_auto_run},
 };
 
-const char *ub_eval_method_list(void) { return "identity, model:PATH, model-flip2:PATH, model-flip4:PATH, wiener, rl, blind, blind:linear, blind:srgb, auto, auto:PATH"; }
+const char *ub_eval_method_list(void) { return "identity, model:PATH, model-flip2:PATH, model-flip4:PATH, wiener, rl, sparse, blind, blind:linear, blind:srgb, auto, auto:PATH"; }
 
 static const eval_method_kind *find_method(const char *spec, size_t n) {
     for (size_t i = 0; i < sizeof methods / sizeof *methods; i++)
