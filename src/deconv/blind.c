@@ -581,10 +581,9 @@ ub_status ub_deblur_blind(ub_ctx *ctx, const ub_image *blurry, const ub_blind_pa
         }
     }
     if ((st = ub_image_clone(ctx, blurry, &res)) != UB_OK) goto done;
-    const double noise = channel_noise(lin);
     if (trustworthy(ctx, est, ew, eh, ke, eks, k)) { /* the final step: ub_deconv (sparse.c), every colour channel */
         ub_image *deconvolved = NULL;
-        const ub_deconv_params fp = final_params(&p->final, noise);
+        const ub_deconv_params fp = final_params(&p->final, channel_noise(lin));
         if ((st = ub_deconv(ctx, lin, k, &fp, &deconvolved)) != UB_OK) goto done;
         if ((st = keep_if_plausible(ctx, lum, p->response, &res, &deconvolved)) != UB_OK) goto done;
         if ((st = step_progress(ctx, &ps, 0.2 * ps.total)) != UB_OK) goto done;

@@ -64,31 +64,35 @@ static inline float soft(float v, float tau) {
     return v - c;
 }
 
-/* The g-step of one row for a = 1: the same values as the general loop in ub__sparse_plane, with the
-   wrap-around columns taken apart so that the interior runs without index arithmetic (37 % of a
-   blind deblur's time went to the general loop). xr, xn, xb: the rows y, y + 1 and y - 1 (periodic). */
-static void g_row_l1(const float *restrict xr, const float *restrict xn, const float *restrict xb, float *restrict gxr,
-                     float *restrict gyr, float *restrict gxxr, float *restrict gyyr, float *restrict gxyr, int64_t pw,
-                     float tau, float tau2) {
+/* shrink() with the soft threshold for a = 1 (the default); g_row is called with a literal 1 for it, so
+   that copy's loops lose the test and vectorise. */
+static inline float shrink_row(float v, float tau, float a) { return a == 1.0f ? soft(v, tau) : shrink(v, tau, a); }
+
+/* The g-step of one row, the wrap-around columns taken apart so that the interior runs without index
+   arithmetic (the general loop was 37 % of a blind deblur's time). xr, xn, xb: the rows y, y + 1 and
+   y - 1 (periodic); gxx, gyy, gxy are written when W2 > 0. */
+static inline void g_row(const float *restrict xr, const float *restrict xn, const float *restrict xb, float *restrict gxr,
+                  float *restrict gyr, float *restrict gxxr, float *restrict gyyr, float *restrict gxyr, int64_t pw,
+                  float tau, float tau2, float a) {
     const int64_t last = pw - 1;
     for (int64_t i = 0; i < last; i++) {
-        gxr[i] = soft(xr[i + 1] - xr[i], tau);
-        gyr[i] = soft(xn[i] - xr[i], tau);
+        gxr[i] = shrink_row(xr[i + 1] - xr[i], tau, a);
+        gyr[i] = shrink_row(xn[i] - xr[i], tau, a);
     }
-    gxr[last] = soft(xr[0] - xr[last], tau);
-    gyr[last] = soft(xn[last] - xr[last], tau);
+    gxr[last] = shrink_row(xr[0] - xr[last], tau, a);
+    gyr[last] = shrink_row(xn[last] - xr[last], tau, a);
     if (!(W2 > 0)) return;
     for (int64_t i = 1; i < last; i++) {
-        gxxr[i] = soft(xr[i + 1] - 2.0f * xr[i] + xr[i - 1], tau2);
-        gyyr[i] = soft(xn[i] - 2.0f * xr[i] + xb[i], tau2);
-        gxyr[i] = soft(xn[i + 1] - xn[i] - xr[i + 1] + xr[i], tau2);
+        gxxr[i] = shrink_row(xr[i + 1] - 2.0f * xr[i] + xr[i - 1], tau2, a);
+        gyyr[i] = shrink_row(xn[i] - 2.0f * xr[i] + xb[i], tau2, a);
+        gxyr[i] = shrink_row(xn[i + 1] - xn[i] - xr[i + 1] + xr[i], tau2, a);
     }
     const int64_t edge[2] = {0, last};
     for (int e = 0; e < (pw > 1 ? 2 : 1); e++) {
         const int64_t i = edge[e], in1 = i + 1 < pw ? i + 1 : 0, ib = i > 0 ? i - 1 : last;
-        gxxr[i] = soft(xr[in1] - 2.0f * xr[i] + xr[ib], tau2);
-        gyyr[i] = soft(xn[i] - 2.0f * xr[i] + xb[i], tau2);
-        gxyr[i] = soft(xn[in1] - xn[i] - xr[in1] + xr[i], tau2);
+        gxxr[i] = shrink_row(xr[in1] - 2.0f * xr[i] + xr[ib], tau2, a);
+        gyyr[i] = shrink_row(xn[i] - 2.0f * xr[i] + xb[i], tau2, a);
+        gxyr[i] = shrink_row(xn[in1] - xn[i] - xr[in1] + xr[i], tau2, a);
     }
 }
 
@@ -138,25 +142,9 @@ ub_status ub__sparse_plane(ub_ctx *ctx, const float *in, float *out, int64_t w, 
         for (int64_t y = 0; y < f.ph; y++) {
             const int64_t yn = y + 1 < f.ph ? y + 1 : 0, yb = y > 0 ? y - 1 : f.ph - 1;
             const float *xr = x + y * rs, *xn = x + yn * rs, *xb = x + yb * rs;
-            float *gxr = gx + y * rs, *gyr = gy + y * rs;
-            if (a == 1.0f) {
-                g_row_l1(xr, xn, xb, gxr, gyr, gxx + y * rs, gyy + y * rs, gxy + y * rs, f.pw, tau, tau2);
-            } else {
-                for (int64_t i = 0; i < f.pw; i++) {
-                    const int64_t in1 = i + 1 < f.pw ? i + 1 : 0;
-                    gxr[i] = shrink(xr[in1] - xr[i], tau, a);
-                    gyr[i] = shrink(xn[i] - xr[i], tau, a);
-                }
-                if (W2 > 0) {
-                    float *gxxr = gxx + y * rs, *gyyr = gyy + y * rs, *gxyr = gxy + y * rs;
-                    for (int64_t i = 0; i < f.pw; i++) {
-                        const int64_t in1 = i + 1 < f.pw ? i + 1 : 0, ib = i > 0 ? i - 1 : f.pw - 1;
-                        gxxr[i] = shrink(xr[in1] - 2.0f * xr[i] + xr[ib], tau2, a);
-                        gyyr[i] = shrink(xn[i] - 2.0f * xr[i] + xb[i], tau2, a);
-                        gxyr[i] = shrink(xn[in1] - xn[i] - xr[in1] + xr[i], tau2, a);
-                    }
-                }
-            }
+            float *g[5] = {gx + y * rs, gy + y * rs, gxx + y * rs, gyy + y * rs, gxy + y * rs};
+            if (a == 1.0f) g_row(xr, xn, xb, g[0], g[1], g[2], g[3], g[4], f.pw, tau, tau2, 1.0f);
+            else g_row(xr, xn, xb, g[0], g[1], g[2], g[3], g[4], f.pw, tau, tau2, a);
             float *ur = kx + y * rs;
             const float *yr = yp + y * rs;
             if (y < dh)

@@ -63,6 +63,7 @@ enum { ARG_NONE = 0, ARG_REQUIRED = 1, ARG_OPTIONAL = 2 };
 typedef struct eval_method_kind {
     const char *name;       /* the spec's word: "identity", "model", "wiener", ... */
     int argument;           /* ARG_NONE, ARG_REQUIRED ("model:PATH") or ARG_OPTIONAL ("auto", "auto:PATH") */
+    const char *argument_help; /* what the argument is, for the message when it is missing or empty */
     bool needs_kernel;
     /* Prepares the method (loads weights...); may be NULL. */
     ub_status (*open)(ub_ctx *ctx, ub_eval_method *m, const char *argument);

@@ -12,16 +12,18 @@ static ub_status identity_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item
     return ub_image_clone(ctx, item->input, out);
 }
 
+#define MODEL_ARG "expects a weights file or model name: model:PATH"
+
 static const eval_method_kind methods[] = {
-    {"identity", ARG_NONE, false, NULL, identity_run},
-    {"model", ARG_REQUIRED, false, ub__eval_model_open, ub__eval_model_run},
-    {"model-flip2", ARG_REQUIRED, false, ub__eval_model_flip2_open, ub__eval_model_run},
-    {"model-flip4", ARG_REQUIRED, false, ub__eval_model_flip4_open, ub__eval_model_run},
-    {"wiener", ARG_NONE, true, NULL, ub__eval_wiener_run},
-    {"rl", ARG_NONE, true, NULL, ub__eval_rl_run},
-    {"sparse", ARG_NONE, true, NULL, ub__eval_sparse_run},
-    {"blind", ARG_OPTIONAL, false, ub__eval_blind_open, ub__eval_blind_run},
-    {"auto", ARG_OPTIONAL, false, ub__eval_auto_open, ub__eval_auto_run},
+    {"identity", ARG_NONE, NULL, false, NULL, identity_run},
+    {"model", ARG_REQUIRED, MODEL_ARG, false, ub__eval_model_open, ub__eval_model_run},
+    {"model-flip2", ARG_REQUIRED, MODEL_ARG, false, ub__eval_model_flip2_open, ub__eval_model_run},
+    {"model-flip4", ARG_REQUIRED, MODEL_ARG, false, ub__eval_model_flip4_open, ub__eval_model_run},
+    {"wiener", ARG_NONE, NULL, true, NULL, ub__eval_wiener_run},
+    {"rl", ARG_NONE, NULL, true, NULL, ub__eval_rl_run},
+    {"sparse", ARG_NONE, NULL, true, NULL, ub__eval_sparse_run},
+    {"blind", ARG_OPTIONAL, "expects linear or srgb", false, ub__eval_blind_open, ub__eval_blind_run},
+    {"auto", ARG_OPTIONAL, MODEL_ARG, false, ub__eval_auto_open, ub__eval_auto_run},
 };
 
 const char *ub_eval_method_list(void) { return "identity, model:PATH, model-flip2:PATH, model-flip4:PATH, wiener, rl, sparse, blind, blind:linear, blind:srgb, auto, auto:PATH"; }
@@ -41,9 +43,7 @@ ub_status ub_eval_method_create(ub_ctx *ctx, const char *spec, ub_eval_method **
     const int given = colon != NULL;
     if ((k->argument == ARG_REQUIRED && !given) || (k->argument == ARG_NONE && given) || (colon && !colon[1]))
         return ub__fail(ctx, UB_ERR_INVALID, "method '%s': %s", spec,
-                        k->argument == ARG_NONE ? "takes no argument"
-                        : k->open == ub__eval_blind_open ? "expects linear or srgb"
-                                                : "expects a weights file or model name: model:PATH");
+                        k->argument == ARG_NONE ? "takes no argument" : k->argument_help);
     ub_eval_method *m = calloc(1, sizeof *m);
     if (!m) return ub__fail(ctx, UB_ERR_NOMEM, "out of memory");
     m->kind = k;
