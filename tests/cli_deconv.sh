@@ -25,6 +25,11 @@ $u deconv "$work/b.png" --kernel "$work/k.png" -o "$work/sparse1.png" --threads 
 $u deconv "$work/b.png" --kernel "$work/k.png" -o "$work/sparse2.png" --threads 2 --quiet
 check "sparse is the default and the same bytes on 1 and 2 threads" \
   "cmp -s '$work/sparse1.png' '$work/sparse2.png' && cmp -s '$work/sparse1.png' '$work/sparse.png'"
+$u deconv "$work/b.png" -k "$work/k.png" -o "$work/luma.png" --colour luma --quiet
+$u deconv "$work/b.png" -k "$work/k.png" -o "$work/rgb.png" --colour rgb --quiet
+got=$(psnr "$work/luma.png")
+check "--colour luma: $base dB -> $got dB, at least 1 dB better; --colour rgb is the default on a small photo" \
+  "awk 'BEGIN{exit !($got >= $base + 1)}' && cmp -s '$work/rgb.png' '$work/sparse.png' && ! cmp -s '$work/luma.png' '$work/sparse.png'"
 $u deconv "$work/b.png" -k "$work/k.png" -o "$work/rlz.png" -m rl --boundary zero --iterations 5 --quiet
 check "rl --boundary zero --iterations 5" "[ -s '$work/rlz.png' ] && ! cmp -s '$work/rlz.png' '$work/rl.png'"
 $u deconv "$work/b.png" -k "$work/k.png" -o "$work/w.jpg" -m wiener --nsr 0.02 --boundary periodic --quiet
@@ -42,6 +47,7 @@ one_line_error "even-sized kernel" "even.png: a kernel must have odd width and h
 one_line_error "kernel larger than the image" "line7.png: kernel (7x7) is larger than the image (5x5)" -- $u deconv "$work/img5.png" -k "$work/line7.png" -o "$work/x.png"
 one_line_error "missing kernel file" "nothere.png" -- $u deconv "$work/b.png" -k "$work/nothere.png" -o "$work/x.png"
 one_line_error "unknown method" "--method is wiener, rl or sparse, not 'lucy'" -- $u deconv "$work/b.png" -k "$work/k.png" -o "$work/x.png" -m lucy
+one_line_error "unknown colour" "--colour is auto, rgb or luma" -- $u deconv "$work/b.png" -k "$work/k.png" -o "$work/x.png" --colour yuv
 one_line_error "unknown boundary" "--boundary is auto, zero or periodic" -- $u deconv "$work/b.png" -k "$work/k.png" -o "$work/x.png" --boundary mirror
 one_line_error "bad --nsr" "--nsr expects a positive number, not '-1'" -- $u deconv "$work/b.png" -k "$work/k.png" -o "$work/x.png" --nsr -1
 one_line_error "bad --alpha" "alpha must be in" -- $u deconv "$work/b.png" -k "$work/k.png" -o "$work/x.png" --alpha 5

@@ -42,6 +42,14 @@ typedef enum ub_deconv_boundary {
     UB_DECONV_BOUNDARY_PERIODIC = 2 /* the FFT's own wrap-around, nothing done */
 } ub_deconv_boundary;
 
+/* How a colour image's channels are deconvolved (SPARSE; the other methods always do RGB). */
+typedef enum ub_deconv_colour {
+    UB_DECONV_COLOUR_AUTO = 0, /* RGB up to 2048 x 2048 pixels, LUMA above, where time and memory count */
+    UB_DECONV_COLOUR_RGB = 1,  /* R, G and B apart, each at full resolution */
+    UB_DECONV_COLOUR_LUMA = 2  /* luma at full resolution, the two colour differences at half: 2.1x
+                                  faster, 0.23 dB lower on Lai et al.'s 100 (src/deconv/colour.c) */
+} ub_deconv_colour;
+
 typedef struct ub_deconv_params {
     ub_deconv_method method;
     ub_deconv_boundary boundary;
@@ -49,6 +57,7 @@ typedef struct ub_deconv_params {
     int iterations;   /* RL: iterations; SPARSE: outer half-quadratic iterations */
     double lambda;    /* SPARSE: weight of the gradient prior */
     double alpha;     /* SPARSE: exponent of the prior |grad|^alpha (0.3 .. 2; default 1 = TV-like) */
+    ub_deconv_colour colour; /* SPARSE on a colour image: AUTO (the default), RGB or LUMA */
 } ub_deconv_params;
 
 /* The defaults of a method (what `unblur deconv --method M` uses). */

@@ -39,7 +39,8 @@
    mismatch is an error naming the file then). Items are the same on every run and thread count.
 
    METHODS — a spec: "identity", "model:PATH" (RBNet weights, ub_model_run_tiled with the default
-   tile), "wiener", "rl", "sparse" (ub_deconv with the item's true kernel and the method's defaults), "blind"
+   tile), "wiener", "rl", "sparse" (ub_deconv with the item's true kernel and the method's defaults;
+   "sparse:rgb" / "sparse:luma" with that ub_deconv_colour), "blind"
    (ub_deblur_blind; "blind:linear" / "blind:srgb" with that ub_blind_response), "auto:PATH"
    (blind where it acts, else the model: ub_deblur_auto; "auto": else the input),
    "model-flip2:PATH" / "model-flip4:PATH" (the flip self-ensemble). A method that needs a kernel is

@@ -20,7 +20,7 @@ static int parse_number(const char *name, const char *text, double *out) {
 
 int cmd_deconv(const cli_command *cmd, int argc, char **argv) {
     const char *out = NULL, *kernel_path = NULL, *method_name = "sparse", *boundary_name = "auto";
-    const char *nsr_text = NULL, *lambda_text = NULL, *alpha_text = NULL;
+    const char *nsr_text = NULL, *lambda_text = NULL, *alpha_text = NULL, *colour_name = NULL;
     int iterations = 0;
     const cli_option opts[] = {
         {"output", 'o', OPT_STRING, &out, 0, 0, "OUT", "output image (.png, .jpg)"},
@@ -30,6 +30,8 @@ int cmd_deconv(const cli_command *cmd, int argc, char **argv) {
         {"nsr", 0, OPT_STRING, &nsr_text, 0, 0, "X", "wiener: noise-to-signal power ratio (default 0.01)"},
         {"lambda", 0, OPT_STRING, &lambda_text, 0, 0, "X", "sparse: weight of the derivative prior (default 2e-4)"},
         {"alpha", 0, OPT_STRING, &alpha_text, 0, 0, "X", "sparse: exponent of the prior |grad|^alpha, 0.3..2 (default 1)"},
+        {"colour", 0, OPT_STRING, &colour_name, 0, 0, "C",
+         "sparse: auto (default: luma above 4 MP), rgb (each channel at full resolution) or luma (chroma at half: 2x faster)"},
         {"boundary", 0, OPT_STRING, &boundary_name, 0, 0, "B",
          "auto (default: no ringing at the borders), zero (scikit-image's RL) or periodic"},
     };
@@ -50,6 +52,10 @@ int cmd_deconv(const cli_command *cmd, int argc, char **argv) {
     else if (!strcmp(boundary_name, "zero")) p.boundary = UB_DECONV_BOUNDARY_ZERO;
     else if (!strcmp(boundary_name, "periodic")) p.boundary = UB_DECONV_BOUNDARY_PERIODIC;
     else return cli_fail(EXIT_USAGE, "deconv: --boundary is auto, zero or periodic, not '%s'", boundary_name);
+    if (colour_name && !strcmp(colour_name, "auto")) p.colour = UB_DECONV_COLOUR_AUTO;
+    else if (colour_name && !strcmp(colour_name, "rgb")) p.colour = UB_DECONV_COLOUR_RGB;
+    else if (colour_name && !strcmp(colour_name, "luma")) p.colour = UB_DECONV_COLOUR_LUMA;
+    else if (colour_name) return cli_fail(EXIT_USAGE, "deconv: --colour is auto, rgb or luma, not '%s'", colour_name);
     if (iterations > 0) p.iterations = iterations;
     if (nsr_text && parse_number("nsr", nsr_text, &p.nsr)) return EXIT_USAGE;
     if (lambda_text && parse_number("lambda", lambda_text, &p.lambda)) return EXIT_USAGE;

@@ -1,5 +1,8 @@
 /* core/ctx.c — the context: settings, limits, threads. */
+#define _DEFAULT_SOURCE /* madvise */
 #include <stdlib.h>
+#include <sys/mman.h>
+enum { HUGE_MIN = 4 << 20, HUGE_PAGE = 2 << 20 };
 #include <string.h>
 #include <unistd.h>
 
@@ -56,6 +59,13 @@ ub_status ub__progress(ub_ctx *ctx, double fraction, const char *label) {
 
 void *ub__alloc(size_t n) {
     if (n == 0) n = 1;
+    if (n >= HUGE_MIN) {
+        size_t rounded = (n + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+        if (rounded < n) return NULL;
+        void *p = aligned_alloc(HUGE_PAGE, rounded);
+        if (p) madvise(p, rounded, MADV_HUGEPAGE);
+        return p;
+    }
     size_t rounded = (n + 63) & ~(size_t)63;
     if (rounded < n) return NULL;
     return aligned_alloc(64, rounded);

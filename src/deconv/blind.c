@@ -441,9 +441,9 @@ static int trustworthy(ub_ctx *ctx, const float *est, int ew, int eh, const floa
     return excess >= 0 && excess <= UB__BLIND_MAX_EXCESS;
 }
 
-/* Do no harm, after it: `*deconvolved` replaces `*res` (the input's copy) unless its luminance
-   rings far beyond what deblurring a real capture does (the backstop for a wrong kernel that
-   passed the spectral test). Takes `*deconvolved`. */
+/* Do no harm, after it: `*deconvolved` becomes `*res` (NULL until then: the caller copies the input
+   there when nothing was kept) unless its luminance rings far beyond what deblurring a real capture
+   does (the backstop for a wrong kernel that passed the spectral test). Takes `*deconvolved`. */
 static ub_status keep_if_plausible(ub_ctx *ctx, const float *lum, ub_blind_response response, ub_image **res,
                                    ub_image **deconvolved) {
     const ub_image *d = *deconvolved;
@@ -460,7 +460,6 @@ static ub_status keep_if_plausible(ub_ctx *ctx, const float *lum, ub_blind_respo
     if (implausible) ub_image_destroy(deconvolved);
     else {
         if (response == UB_BLIND_RESPONSE_SRGB) ub_image_linear_to_srgb(*deconvolved);
-        ub_image_destroy(res);
         *res = *deconvolved;
         *deconvolved = NULL;
     }
@@ -580,7 +579,6 @@ ub_status ub_deblur_blind(ub_ctx *ctx, const ub_image *blurry, const ub_blind_pa
             k->data[(size_t)(ksize / 2) * ksize + ksize / 2] = 1.0f;
         }
     }
-    if ((st = ub_image_clone(ctx, blurry, &res)) != UB_OK) goto done;
     if (trustworthy(ctx, est, ew, eh, ke, eks, k)) { /* the final step: ub_deconv (sparse.c), every colour channel */
         ub_image *deconvolved = NULL;
         const ub_deconv_params fp = final_params(&p->final, channel_noise(lin));
@@ -588,6 +586,9 @@ ub_status ub_deblur_blind(ub_ctx *ctx, const ub_image *blurry, const ub_blind_pa
         if ((st = keep_if_plausible(ctx, lum, p->response, &res, &deconvolved)) != UB_OK) goto done;
         if ((st = step_progress(ctx, &ps, 0.2 * ps.total)) != UB_OK) goto done;
     }
+    /* declined (or nothing kept): the input as it is; cloned only now, so a large photo's deconvolution
+       never holds a third copy of it */
+    if (!res && (st = ub_image_clone(ctx, blurry, &res)) != UB_OK) goto done;
     if (progress && progress(user, 1.0)) st = ub__fail(ctx, UB_ERR_CANCELLED, "blind deconvolution: cancelled");
 done:
     free(lum);

@@ -40,9 +40,15 @@ static ub_status check_params(ub_ctx *ctx, const ub_deconv_params *p) {
         return ub__fail(ctx, UB_ERR_INVALID, "deconvolve: iterations must be in 1..100000, not %d", p->iterations);
     if (p->method == UB_DECONV_SPARSE && !(p->lambda > 0.0 && isfinite(p->lambda)))
         return ub__fail(ctx, UB_ERR_INVALID, "deconvolve: lambda must be positive and finite, not %g", p->lambda);
+    if (p->colour != UB_DECONV_COLOUR_AUTO && p->colour != UB_DECONV_COLOUR_RGB && p->colour != UB_DECONV_COLOUR_LUMA)
+        return ub__fail(ctx, UB_ERR_INVALID, "deconvolve: unknown colour handling %d", (int)p->colour);
     if (p->method == UB_DECONV_SPARSE && !(p->alpha >= 0.3 && p->alpha <= 2.0))
         return ub__fail(ctx, UB_ERR_INVALID, "deconvolve: alpha must be in [0.3, 2], not %g", p->alpha);
     return UB_OK;
+}
+
+static ub__deconv_plane_fn method_plane(ub_deconv_method m) {
+    return m == UB_DECONV_WIENER ? ub__wiener_plane : m == UB_DECONV_RL ? ub__rl_plane : ub__sparse_plane;
 }
 
 ub_status ub_deconv(ub_ctx *ctx, const ub_image *blurry, const ub_kernel *k, const ub_deconv_params *p,
@@ -63,14 +69,17 @@ ub_status ub_deconv(ub_ctx *ctx, const ub_image *blurry, const ub_kernel *k, con
         return st;
     }
     const int colours = ub_image_colour_channels(blurry);
-    for (int c = 0; c < colours && st == UB_OK; c++) {
+    const int luma_chroma = colours == 3 && p->method == UB_DECONV_SPARSE &&
+                            (p->colour == UB_DECONV_COLOUR_LUMA ||
+                             (p->colour == UB_DECONV_COLOUR_AUTO && ub__deconv_tiled(p, blurry->width, blurry->height)));
+    if (luma_chroma) {
+        st = ub__deconv_luma_chroma(ctx, method_plane(p->method), blurry, *out, kn, p);
+        if (st == UB_OK) st = ub__progress(ctx, 1.0, "deconvolve");
+    }
+    for (int c = 0; c < colours && st == UB_OK && !luma_chroma; c++) {
         const float *in = ub_image_plane(blurry, c);
         float *o = ub_image_plane(*out, c);
-        switch (p->method) {
-        case UB_DECONV_WIENER: st = ub__wiener_plane(ctx, in, o, blurry->width, blurry->height, kn, p); break;
-        case UB_DECONV_RL: st = ub__rl_plane(ctx, in, o, blurry->width, blurry->height, kn, p); break;
-        default: st = ub__sparse_plane(ctx, in, o, blurry->width, blurry->height, kn, p); break;
-        }
+        st = ub__deconv_plane(ctx, method_plane(p->method), in, o, blurry->width, blurry->height, kn, p);
         if (st == UB_OK) st = ub__progress(ctx, (double)(c + 1) / colours, "deconvolve");
     }
     ub_kernel_destroy(&kn);

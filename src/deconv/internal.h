@@ -82,6 +82,30 @@ ub_status ub__rl_plane(ub_ctx *ctx, const float *in, float *out, int64_t w, int6
 ub_status ub__sparse_plane(ub_ctx *ctx, const float *in, float *out, int64_t w, int64_t h, const ub_kernel *k,
                            const ub_deconv_params *p);
 
+/* One of the three above. */
+typedef ub_status (*ub__deconv_plane_fn)(ub_ctx *ctx, const float *in, float *out, int64_t w, int64_t h,
+                                         const ub_kernel *k, const ub_deconv_params *p);
+
+/* ---- tiles.c ---- */
+
+/* 1 when ub__deconv_plane cuts a w x h plane into tiles (AUTO boundary, a large plane). */
+int ub__deconv_tiled(const ub_deconv_params *p, int64_t w, int64_t h);
+/* solve() on the plane, in overlapping tiles blended across their overlaps when ub__deconv_tiled,
+   else on the whole plane: same contract as the methods above. */
+ub_status ub__deconv_plane(ub_ctx *ctx, ub__deconv_plane_fn solve, const float *in, float *out, int64_t w,
+                           int64_t h, const ub_kernel *k, const ub_deconv_params *p);
+/* The tiling itself, with cores of at most `core` pixels a side (tests use small ones); the whole
+   plane when a core could not hold the blend (cores under twice the feather). */
+ub_status ub__deconv_plane_tiles(ub_ctx *ctx, ub__deconv_plane_fn solve, const float *in, float *out, int64_t w,
+                                 int64_t h, const ub_kernel *k, const ub_deconv_params *p, int64_t core);
+
+/* ---- colour.c ---- */
+
+/* UB_DECONV_COLOUR_LUMA: the 3-colour image `in` deconvolved with solve() into `out` (a clone of
+   `in`: its alpha is kept), luma at full resolution, the colour differences at half. */
+ub_status ub__deconv_luma_chroma(ub_ctx *ctx, ub__deconv_plane_fn solve, const ub_image *in, ub_image *out,
+                                 const ub_kernel *k, const ub_deconv_params *p);
+
 /* rl.c: the plain twin of RL with BOUNDARY_ZERO (scikit-image's richardson_lucy): direct 'same'
    convolutions with zero padding, in double; for tests. */
 ub_status ub__rl_zero_ref(ub_ctx *ctx, const float *in, float *out, int64_t w, int64_t h, const ub_kernel *k,

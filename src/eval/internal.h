@@ -76,12 +76,14 @@ struct ub_eval_method {
     ub_model *model;  /* model methods */
     bool owns_model;
     int blind_response; /* blind: -1 = the library's default, else a ub_blind_response */
+    int deconv_colour;  /* sparse: -1 = the library's default, else a ub_deconv_colour */
 };
 
 ub_status ub__eval_model_open(ub_ctx *ctx, ub_eval_method *m, const char *path);
 ub_status ub__eval_model_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out);
 ub_status ub__eval_model_flip2_open(ub_ctx *ctx, ub_eval_method *m, const char *path);
 ub_status ub__eval_model_flip4_open(ub_ctx *ctx, ub_eval_method *m, const char *path);
+ub_status ub__eval_sparse_open(ub_ctx *ctx, ub_eval_method *m, const char *colour);
 ub_status ub__eval_auto_open(ub_ctx *ctx, ub_eval_method *m, const char *path);
 ub_status ub__eval_auto_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out);
 ub_status ub__eval_wiener_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out);

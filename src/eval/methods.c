@@ -21,12 +21,12 @@ static const eval_method_kind methods[] = {
     {"model-flip4", ARG_REQUIRED, MODEL_ARG, false, ub__eval_model_flip4_open, ub__eval_model_run},
     {"wiener", ARG_NONE, NULL, true, NULL, ub__eval_wiener_run},
     {"rl", ARG_NONE, NULL, true, NULL, ub__eval_rl_run},
-    {"sparse", ARG_NONE, NULL, true, NULL, ub__eval_sparse_run},
+    {"sparse", ARG_OPTIONAL, "expects rgb or luma", true, ub__eval_sparse_open, ub__eval_sparse_run},
     {"blind", ARG_OPTIONAL, "expects linear or srgb", false, ub__eval_blind_open, ub__eval_blind_run},
     {"auto", ARG_OPTIONAL, MODEL_ARG, false, ub__eval_auto_open, ub__eval_auto_run},
 };
 
-const char *ub_eval_method_list(void) { return "identity, model:PATH, model-flip2:PATH, model-flip4:PATH, wiener, rl, sparse, blind, blind:linear, blind:srgb, auto, auto:PATH"; }
+const char *ub_eval_method_list(void) { return "identity, model:PATH, model-flip2:PATH, model-flip4:PATH, wiener, rl, sparse, sparse:rgb, sparse:luma, blind, blind:linear, blind:srgb, auto, auto:PATH"; }
 
 static const eval_method_kind *find_method(const char *spec, size_t n) {
     for (size_t i = 0; i < sizeof methods / sizeof *methods; i++)
@@ -48,6 +48,7 @@ ub_status ub_eval_method_create(ub_ctx *ctx, const char *spec, ub_eval_method **
     if (!m) return ub__fail(ctx, UB_ERR_NOMEM, "out of memory");
     m->kind = k;
     m->blind_response = -1;
+    m->deconv_colour = -1;
     m->name = ub__eval_strdup(k->name);
     ub_status st = m->name ? UB_OK : ub__fail(ctx, UB_ERR_NOMEM, "out of memory");
     if (st == UB_OK && k->open) st = k->open(ctx, m, colon ? colon + 1 : NULL);

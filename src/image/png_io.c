@@ -187,6 +187,9 @@ static ub_status encode_inner(png_state *s, const ub_image *img, int depth) {
     png_set_IHDR(s->png, s->info, (png_uint_32)img->width, (png_uint_32)img->height, depth,
                  colour_types[img->channels], PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                  PNG_FILTER_TYPE_DEFAULT);
+    /* zlib level 3, not libpng's 6: 2.8x faster on a 12 MP photo for a file 6 % larger (measured
+       with OpenCV's encoder, which is the same libpng and zlib) */
+    png_set_compression_level(s->png, 3);
     png_write_info(s->png, s->info);
     for (int64_t y = 0; y < img->height; y++) {
         pack_row(img, y, depth, s->row);
