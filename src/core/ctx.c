@@ -59,16 +59,22 @@ ub_status ub__progress(ub_ctx *ctx, double fraction, const char *label) {
 
 void *ub__alloc(size_t n) {
     if (n == 0) n = 1;
-    if (n >= HUGE_MIN) {
-        size_t rounded = (n + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
-        if (rounded < n) return NULL;
-        void *p = aligned_alloc(HUGE_PAGE, rounded);
-        if (p) madvise(p, rounded, MADV_HUGEPAGE);
-        return p;
-    }
     size_t rounded = (n + 63) & ~(size_t)63;
     if (rounded < n) return NULL;
     return aligned_alloc(64, rounded);
+}
+
+void *ub__calloc_huge(size_t count, size_t size) {
+    size_t n;
+    if (!ub__mul_size(count, size, &n)) return NULL;
+    if (n < HUGE_MIN) return ub__calloc(count, size);
+    size_t rounded = (n + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+    if (rounded < n) return NULL;
+    void *p = aligned_alloc(HUGE_PAGE, rounded);
+    if (!p) return NULL;
+    madvise(p, rounded, MADV_HUGEPAGE); /* advice only: where refused, small pages as before */
+    memset(p, 0, n);
+    return p;
 }
 
 void *ub__calloc(size_t count, size_t size) {

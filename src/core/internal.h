@@ -49,6 +49,11 @@ static inline bool ub__mul3_size(size_t a, size_t b, size_t c, size_t *out) {
 /* 64-byte aligned allocation (free with ub__free); NULL on failure or overflow. */
 void *ub__alloc(size_t n);
 void *ub__calloc(size_t count, size_t size);
+/* ub__calloc for large buffers swept again and again (FFT planes): from 4 MB, 2 MB-aligned and
+   advised onto transparent huge pages, which cut TLB misses (a 12 MP deconvolution 83 -> 58 s).
+   Not for buffers made and dropped every step: each huge page is zeroed whole when first touched
+   (a training step was 3 % slower with every large buffer on them). Free with ub__free. */
+void *ub__calloc_huge(size_t count, size_t size);
 void ub__free(void *p);
 
 /* Atomic output: write to a temporary file beside `path`, then rename. */

@@ -64,8 +64,8 @@ void ub__fft2_free(ub__fft2 *f) {
     f->priv = NULL;
 }
 
-float *ub__fft2_real(const ub__fft2 *f) { return ub__calloc((size_t)(f->ph * f->rs), sizeof(float)); }
-float *ub__fft2_spectrum(const ub__fft2 *f) { return ub__calloc((size_t)(f->ph * f->cs), 2 * sizeof(float)); }
+float *ub__fft2_real(const ub__fft2 *f) { return ub__calloc_huge((size_t)(f->ph * f->rs), sizeof(float)); }
+float *ub__fft2_spectrum(const ub__fft2 *f) { return ub__calloc_huge((size_t)(f->ph * f->cs), 2 * sizeof(float)); }
 
 ub_status ub__fft2_init(ub_ctx *ctx, ub__fft2 *f, int64_t pw, int64_t ph) {
     memset(f, 0, sizeof *f);

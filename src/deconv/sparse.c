@@ -109,7 +109,7 @@ ub_status ub__sparse_plane(ub_ctx *ctx, const float *in, float *out, int64_t w, 
     float *x = ub__fft2_real(&f), *kx = ub__fft2_real(&f), *t = ub__fft2_real(&f), *gx = ub__fft2_real(&f),
           *gy = ub__fft2_real(&f), *gxx = ub__fft2_real(&f), *gyy = ub__fft2_real(&f), *gxy = ub__fft2_real(&f);
     float *spec = ub__fft2_spectrum(&f), *rhs = ub__fft2_spectrum(&f), *otf = ub__fft2_spectrum(&f),
-          *lap = ub__calloc((size_t)(f.ph * f.cw), sizeof(float));
+          *lap = ub__calloc_huge((size_t)(f.ph * f.cw), sizeof(float));
     if (!x || !kx || !t || !gx || !gy || !gxx || !gyy || !gxy || !spec || !rhs || !otf || !lap)
         st = ub__fail(ctx, UB_ERR_NOMEM, "deconvolve: out of memory");
     if (st == UB_OK) st = ub__fft2_otf(ctx, &f, k, otf);
