@@ -9,8 +9,9 @@
                   gradients kept only above a threshold (the strongest edges, Cho & Lee 2009)
      kernel step  least squares on gradients with Tikhonov, cleaned (blind_kernel.c)
 
-   with the L0 weights divided by 1.1 at every alternation (Pan et al.'s schedule). The kernel is then
-   brought to the full resolution and the image deconvolved with it by ub_deconv (p->final: SPARSE, a
+   with the L0 weights divided by 1.1 at every alternation (Pan et al.'s schedule), and then two more
+   kernel steps against a natural latent image, the sparse deconvolution's (blind_refine.c). The kernel
+   is then brought to the full resolution and the image deconvolved with it by ub_deconv (p->final: SPARSE, a
    hyper-Laplacian prior with unknown borders and saturation handled, src/deconv/sparse.c). When
    the estimate is nearly a delta (the image was sharp), inconsistent with the image's spectrum
    (blind_check.c) or the result rings implausibly, the input is returned as it is.
@@ -570,6 +571,7 @@ ub_status ub_deblur_blind(ub_ctx *ctx, const ub_image *blurry, const ub_blind_pa
         ps.total = total / 0.8; /* the final step: the last fifth */
     }
     if ((st = estimate_kernel(ctx, est, ew, eh, eks, &ps, &ke)) != UB_OK) goto done;
+    if ((st = ub__blind_refine(ctx, est, ew, eh, ke, eks, GAMMA)) != UB_OK) goto done;
     if ((st = ub_kernel_create(ctx, ksize, ksize, &k)) != UB_OK) goto done;
     if (eks == ksize) memcpy(k->data, ke, (size_t)ksize * ksize * sizeof(float));
     else {

@@ -69,6 +69,9 @@ ub_status ub__blind_latent(ub__bfft *f, fftwf_complex *Y, fftwf_complex *K, cons
 ub_status ub__blind_kernel(ub__bfft *f, const float *gx, const float *gy, fftwf_complex *BX,
                            fftwf_complex *BY, double gamma, int cg_iters, float *k, int kw, int kh);
 
+/* blind_refine.c: REFINE_PASSES kernel steps on the w x h plane `y` with, as the latent image, the
+   sparse non-blind deconvolution of `y` by the current kernel `k` (kw x kw, refined in place). */
+ub_status ub__blind_refine(ub_ctx *ctx, const float *y, int w, int h, float *k, int kw, double gamma);
 /* Negative values to 0, values below `prune` times the maximum to 0, 8-connected components
    carrying less than `min_mass` of the total removed, sum 1, centroid moved to the centre by an
    integer shift. Returns 0, or -1 when nothing is left (k is then a delta). */
