@@ -144,6 +144,13 @@ void ub__blind_grad(const float *v, int w, int h, float *gx, float *gy) {
     }
 }
 
+void ub__blind_image_grad(const float *frame, int fw, int fh, int w, int h, float *gx, float *gy) {
+    ub__blind_grad(frame, fw, fh, gx, gy);
+    for (int y = 0; y < fh; y++)
+        for (int x = 0; x < fw; x++)
+            if (x >= w - 1 || y >= h - 1) gx[(size_t)y * fw + x] = 0, gy[(size_t)y * fw + x] = 0;
+}
+
 /* Separable resampling of a w x h plane to nw x nh: a triangle filter, widened by 1 / scale when
    reducing (anti-aliasing, as MATLAB's imresize 'bilinear'); edges replicated. */
 static void resample_1d(const float *in, int64_t n, int64_t is, float *out, int64_t m, int64_t os, int64_t count,
@@ -266,10 +273,7 @@ static ub_status estimate_level(ub_ctx *ctx, const float *y, int w, int h, float
     ub__blind_pad(y, w, h, yf, fw, fh);
     ub__bfft_forward(&f, yf, Y);
     /* the blurry frame's gradients, inside the image only (the fill is no blurred scene) */
-    ub__blind_grad(yf, fw, fh, gx, gy);
-    for (int yy = 0; yy < fh; yy++)
-        for (int xx = 0; xx < fw; xx++)
-            if (xx >= w - 1 || yy >= h - 1) gx[(size_t)yy * fw + xx] = 0, gy[(size_t)yy * fw + xx] = 0;
+    ub__blind_image_grad(yf, fw, fh, w, h, gx, gy);
     ub__bfft_forward(&f, gx, BX);
     ub__bfft_forward(&f, gy, BY);
     double th = threshold;
@@ -280,10 +284,7 @@ static ub_status estimate_level(ub_ctx *ctx, const float *y, int w, int h, float
             st = ub__fail(ctx, st, "blind deconvolution: out of memory");
             goto done;
         }
-        ub__blind_grad(x, fw, fh, gx, gy);
-        for (int yy = 0; yy < fh; yy++)
-            for (int xx = 0; xx < fw; xx++)
-                if (xx >= w - 1 || yy >= h - 1) gx[(size_t)yy * fw + xx] = 0, gy[(size_t)yy * fw + xx] = 0;
+        ub__blind_image_grad(x, fw, fh, w, h, gx, gy);
         /* keep the strongest edges: at least some pixel passes */
         float pmax = 0;
         for (size_t i = 0; i < n; i++) pmax = fmaxf(pmax, gx[i] * gx[i] + gy[i] * gy[i]);

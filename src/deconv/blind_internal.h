@@ -51,6 +51,9 @@ int ub__blind_fast_len(int n);
 
 /* Circular forward differences of a frame: gx(x, y) = v(x + 1, y) - v(x, y), gy likewise. */
 void ub__blind_grad(const float *v, int w, int h, float *gx, float *gy);
+/* ub__blind_grad of a fw x fh frame holding a w x h image at (0, 0), zero wherever a difference
+   reaches into the fill or wraps around (the fill is no blurred scene). */
+void ub__blind_image_grad(const float *frame, int fw, int fh, int w, int h, float *gx, float *gy);
 
 /* The latent step: argmin_x ||k (*) x - y||^2 + lp ||x||_0 + lg ||grad x||_0 by half-quadratic
    splitting (Pan et al. 2014), on the frame of `f`. Y: FFT of the padded blurry frame; K: the OTF.
