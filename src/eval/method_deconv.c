@@ -10,52 +10,56 @@
 
 #include "eval/internal.h"
 
-static ub_status deconv_with(ub_ctx *ctx, ub_deconv_method method, const ub_eval_item *item, ub_image **out) {
+/* The method's defaults; `colour` a ub_deconv_colour, or -1 for the default one. */
+static ub_status deconv_with(ub_ctx *ctx, ub_deconv_method method, int colour, const ub_eval_item *item,
+                             ub_image **out) {
     ub_deconv_params p;
     ub_deconv_default(&p, method);
+    if (colour >= 0) p.colour = (ub_deconv_colour)colour;
     return ub_deconv(ctx, item->input, item->kernel, &p, out);
+}
+
+/* "BASE:ARG" with ARG one of two words: *field gets that word's value and the method is named "BASE (ARG)";
+   no ARG leaves both as they are. */
+static ub_status choose_variant(ub_ctx *ctx, ub_eval_method *m, const char *base, const char *arg,
+                                const char *const words[2], const int values[2], int *field) {
+    if (!arg) return UB_OK;
+    const int which = !strcmp(arg, words[0]) ? 0 : !strcmp(arg, words[1]) ? 1 : -1;
+    if (which < 0)
+        return ub__fail(ctx, UB_ERR_INVALID, "method '%s:%s': expects %s or %s", base, arg, words[0], words[1]);
+    *field = values[which];
+    char *name = ub__eval_printf("%s (%s)", base, arg);
+    if (!name) return ub__fail(ctx, UB_ERR_NOMEM, "out of memory");
+    free(m->name);
+    m->name = name;
+    return UB_OK;
 }
 
 /* "sparse:rgb", "sparse:luma": the colour handling named (ub_deconv_colour) instead of the default. */
 ub_status ub__eval_sparse_open(ub_ctx *ctx, ub_eval_method *m, const char *colour) {
-    if (!colour) return UB_OK;
-    if (strcmp(colour, "rgb") && strcmp(colour, "luma"))
-        return ub__fail(ctx, UB_ERR_INVALID, "method 'sparse:%s': expects rgb or luma", colour);
-    m->deconv_colour = !strcmp(colour, "rgb") ? UB_DECONV_COLOUR_RGB : UB_DECONV_COLOUR_LUMA;
-    char *name = ub__eval_printf("sparse (%s)", colour);
-    if (!name) return ub__fail(ctx, UB_ERR_NOMEM, "out of memory");
-    free(m->name);
-    m->name = name;
-    return UB_OK;
+    static const char *const words[2] = {"rgb", "luma"};
+    static const int values[2] = {UB_DECONV_COLOUR_RGB, UB_DECONV_COLOUR_LUMA};
+    return choose_variant(ctx, m, "sparse", colour, words, values, &m->deconv_colour);
 }
 
 ub_status ub__eval_wiener_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out) {
     (void)m;
-    return deconv_with(ctx, UB_DECONV_WIENER, item, out);
+    return deconv_with(ctx, UB_DECONV_WIENER, -1, item, out);
 }
 
 ub_status ub__eval_rl_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out) {
     (void)m;
-    return deconv_with(ctx, UB_DECONV_RL, item, out);
+    return deconv_with(ctx, UB_DECONV_RL, -1, item, out);
 }
 
 ub_status ub__eval_sparse_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out) {
-    ub_deconv_params p;
-    ub_deconv_default(&p, UB_DECONV_SPARSE);
-    if (m->deconv_colour >= 0) p.colour = (ub_deconv_colour)m->deconv_colour;
-    return ub_deconv(ctx, item->input, item->kernel, &p, out);
+    return deconv_with(ctx, UB_DECONV_SPARSE, m->deconv_colour, item, out);
 }
 
 ub_status ub__eval_blind_open(ub_ctx *ctx, ub_eval_method *m, const char *response) {
-    if (!response) return UB_OK;
-    if (strcmp(response, "linear") && strcmp(response, "srgb"))
-        return ub__fail(ctx, UB_ERR_INVALID, "method 'blind:%s': expects linear or srgb", response);
-    m->blind_response = !strcmp(response, "linear") ? UB_BLIND_RESPONSE_LINEAR : UB_BLIND_RESPONSE_SRGB;
-    char *name = ub__eval_printf("blind (%s)", response);
-    if (!name) return ub__fail(ctx, UB_ERR_NOMEM, "out of memory");
-    free(m->name);
-    m->name = name;
-    return UB_OK;
+    static const char *const words[2] = {"linear", "srgb"};
+    static const int values[2] = {UB_BLIND_RESPONSE_LINEAR, UB_BLIND_RESPONSE_SRGB};
+    return choose_variant(ctx, m, "blind", response, words, values, &m->blind_response);
 }
 
 ub_status ub__eval_blind_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out) {
