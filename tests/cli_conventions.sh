@@ -37,6 +37,7 @@ expect 2 "out-of-range number" -- "$u" convert "$scene" "$work/x.jpg" --quality 
 expect 2 "missing operand" -- "$u" metrics "$scene"
 expect 2 "unknown command" -- "$u" frobnicate
 expect 2 "crop smaller than shift" -- "$u" metrics "$scene" "$scene" --shift 3 --crop 1
+expect 2 "sub-pixel without a shift" -- "$u" metrics "$scene" "$scene" --subpixel
 mkdir -p "$work/no-models"
 expect 1 "deblur without a model says so" -- env UNBLUR_MODELS="$work/no-models" "$u" "$scene" -o "$work/sharp.png" --method net
 grep -q "no-models/default.safetensors: no such model" "$work/stderr" && ok "deblur message" || bad "deblur message"
@@ -58,6 +59,9 @@ awk -v p="$psnr" 'BEGIN{exit !(p > 30 && p < 60)}' && ok "JPEG q90 PSNR $psnr dB
 expect 0 "shift-tolerant metrics" -- "$u" metrics "$scene" "$work/s.jpg" --shift 2 --json
 grep -q '"psnr_offset":\[0,0\]' "$work/stdout" && ok "best offset of an aligned pair is (0,0)" \
   || bad "offset: $(cat "$work/stdout")"
+expect 0 "sub-pixel metrics" -- "$u" metrics "$scene" "$work/s.jpg" --shift 2 --subpixel --json
+grep -q '"psnr_subpixel_offset":\[0.0,0.0\]' "$work/stdout" && ok "sub-pixel offset of an aligned pair is (0,0)" \
+  || bad "sub-pixel offset: $(cat "$work/stdout")"
 [ ! -s "$work/stderr" ] && ok "no progress bar when stderr is not a terminal" || bad "stderr not empty"
 if command -v script >/dev/null; then
   script -qec "$u metrics $scene $work/s.jpg --shift 3" /dev/null > "$work/tty" 2>&1

@@ -152,6 +152,10 @@ static void test_errors(ub_ctx *ctx, const char *dir) {
     check_error(ctx, ub_eval_set_open(ctx, "blurry:/tmp", NULL, &set), UB_ERR_INVALID, "unknown kind");
     snprintf(spec, sizeof spec, "pairs:%s:limt=3", d);
     check_error(ctx, ub_eval_set_open(ctx, spec, NULL, &set), UB_ERR_INVALID, "unknown key 'limt'");
+    snprintf(spec, sizeof spec, "pairs:%s:subpixel=1", d); /* pairs are aligned: nothing to refine */
+    check_error(ctx, ub_eval_set_open(ctx, spec, NULL, &set), UB_ERR_INVALID, "subpixel=1 needs shift-tolerant");
+    snprintf(spec, sizeof spec, "pairs:%s:subpixel=2", d);
+    check_error(ctx, ub_eval_set_open(ctx, spec, NULL, &set), UB_ERR_INVALID, "bad value in 'subpixel=2'");
     check_error(ctx, ub_eval_set_open(ctx, "pairs:/nonexistent/eval", NULL, &set), UB_ERR_IO, "/nonexistent/eval");
     check_error(ctx, ub_eval_set_open(ctx, "gopro_dev", "/nonexistent", &set), UB_ERR_IO, "/nonexistent/gopro_dev");
     ub_eval_method *m = NULL;

@@ -1,5 +1,5 @@
 /* tests/test_metrics.c — PSNR/SSIM: the fast SSIM against its reference twin,
-   thread invariance, known values, shift tolerance, errors, and agreement with
+   thread invariance, known values, shift tolerance (integer and sub-pixel), errors, and agreement with
    scikit-image on real pairs (tests/data/metrics_reference.tsv, made by
    scripts/make-metrics-reference; skipped where ../shared/data is absent). */
 #include <math.h>
@@ -117,6 +117,67 @@ static void test_shift(void) {
     ub_ctx_destroy(&ctx);
 }
 
+/* A plain bilinear twin of the sub-pixel refinement at one offset: PSNR of ref's cropped region against
+   img sampled at (x + sx, y + sy), coordinates clamped to the image. */
+static double psnr_bilinear_ref(const ub_image *ref, const ub_image *img, int crop, double sx, double sy) {
+    const int W = (int)ref->width, H = (int)ref->height;
+    double sse = 0, n = 0;
+    for (int c = 0; c < 3; c++)
+        for (int y = crop; y < H - crop; y++)
+            for (int x = crop; x < W - crop; x++) {
+                double X = x + sx, Y = y + sy, fx = X - floor(X), fy = Y - floor(Y), v = 0;
+                for (int j = 0; j < 2; j++)
+                    for (int i = 0; i < 2; i++) {
+                        int xi = (int)floor(X) + i, yj = (int)floor(Y) + j;
+                        xi = xi < 0 ? 0 : xi >= W ? W - 1 : xi;
+                        yj = yj < 0 ? 0 : yj >= H ? H - 1 : yj;
+                        v += (i ? fx : 1 - fx) * (j ? fy : 1 - fy) * ub_image_plane(img, c)[yj * W + xi];
+                    }
+                double d = v - ub_image_plane(ref, c)[y * W + x];
+                sse += d * d, n++;
+            }
+    return 10 * log10(n / sse);
+}
+
+/* A smooth scene seen twice, the second time moved by (2.5, -0.75) px: the integer search cannot
+   align them, the quarter-pixel refinement finds the exact offset, with the PSNR of the plain twin. */
+static void test_subpixel(void) {
+    const int W = 96, H = 72, crop = 4;
+    const double SX = 2.5, SY = -0.75;
+    ub_ctx *ctx = test_ctx(1);
+    ub_image *ref, *img;
+    CHECK_OK(ctx, ub_image_create(ctx, &ref, W, H, 3));
+    CHECK_OK(ctx, ub_image_create(ctx, &img, W, H, 3));
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) { /* img(x + SX, y + SY) = ref(x, y) */
+                ub_image_plane(ref, c)[y * W + x] = (float)(0.5 + 0.2 * sin(0.31 * x + c) * cos(0.23 * y));
+                ub_image_plane(img, c)[y * W + x] = (float)(0.5 + 0.2 * sin(0.31 * (x - SX) + c) * cos(0.23 * (y - SY)));
+            }
+    ub_metrics whole, sub;
+    ub_metrics_options o = {.shift = 3, .crop = crop}, os = {.shift = 3, .crop = crop, .subpixel = 1};
+    CHECK_OK(ctx, ub_metrics_compute(ctx, ref, img, &o, &whole));
+    CHECK_OK(ctx, ub_metrics_compute(ctx, ref, img, &os, &sub));
+    CHECK(whole.psnr_sx == whole.psnr_dx && whole.psnr_sy == whole.psnr_dy);
+    CHECK_MSG(sub.psnr_sx == SX && sub.psnr_sy == SY, "found (%g,%g)", sub.psnr_sx, sub.psnr_sy);
+    CHECK_MSG(sub.psnr > whole.psnr + 10, "sub-pixel %.2f dB, integer %.2f dB", sub.psnr, whole.psnr);
+    CHECK_NEAR(sub.psnr, psnr_bilinear_ref(ref, img, crop, SX, SY), 1e-9);
+    CHECK(sub.ssim == whole.ssim && sub.psnr_dx == whole.psnr_dx); /* SSIM stays at integer offsets */
+    /* the same bits on any thread count */
+    ub_ctx *ctx3 = test_ctx(3);
+    ub_metrics sub3;
+    CHECK_OK(ctx3, ub_metrics_compute(ctx3, ref, img, &os, &sub3));
+    CHECK(sub3.psnr == sub.psnr && sub3.psnr_sx == sub.psnr_sx);
+    ub_ctx_destroy(&ctx3);
+    /* it needs a shift to refine */
+    ub_metrics_options none = {.shift = 0, .crop = crop, .subpixel = 1};
+    CHECK(ub_metrics_compute(ctx, ref, img, &none, &sub) == UB_ERR_INVALID);
+    CHECK(strstr(ub_last_error(ctx), "shift"));
+    ub_image_destroy(&ref);
+    ub_image_destroy(&img);
+    ub_ctx_destroy(&ctx);
+}
+
 static void test_mismatch(void) {
     ub_ctx *ctx = test_ctx(0);
     ub_image *a = test_image(ctx, 30, 20, 3, 1), *b = test_image(ctx, 31, 20, 3, 1), *g = test_image(ctx, 30, 20, 1, 1);
@@ -186,6 +247,7 @@ int main(void) {
     test_thread_invariance();
     test_known_values();
     test_shift();
+    test_subpixel();
     test_mismatch();
     int compared = test_reference_pairs();
     int rc = test_finish("test_metrics");

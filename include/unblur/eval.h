@@ -29,7 +29,9 @@
    Keys of every kind: step=K (every K-th image in name order, from the first), limit=N (the first N
    of those; for lai, an image is a sharp image with all its kernels), crop=C
    (the centred C x C region; for synth, cut from the sharp image before the synthesis), shift=K
-   (shift-tolerant scoring; crop of the score = K). Images are sorted by name (strcmp). Aliases:
+   (shift-tolerant scoring; crop of the score = K), subpixel=1 (PSNR's best offset refined to a
+   quarter pixel, as published Levin and Lai figures are scored: unblur/metrics.h; the set's name
+   gains ":subpixel"). Images are sorted by name (strcmp). Aliases:
      gopro_nah  pairs:ROOT/gopro_nah_official_examples     levin            levin:ROOT/levin2009
      gopro_dev  pairs:ROOT/gopro_dev                       lai              lai:ROOT/lai2016/uniform
      reds_dev   pairs:ROOT/reds_dev                        kodak24-realistic synth:ROOT/testsets/Kodak24:preset=realistic

@@ -30,6 +30,7 @@ struct ub_eval_set {
     size_t count, cap;
     int crop;          /* centred crop of the images (0 = none) */
     int shift;         /* shift-tolerant scoring; the score's crop is the same */
+    int subpixel;      /* the best PSNR offset refined to a quarter pixel (unblur/metrics.h) */
     char preset[32];   /* synth */
     uint64_t seed;     /* synth */
 };
@@ -98,6 +99,8 @@ ub_status ub__eval_blind_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item 
    next to the best-PSNR offset: see score.c for why and how it was checked. */
 ub_status ub__eval_score(ub_ctx *ctx, const ub_image *ref, const ub_image *img, const ub_metrics_options *o,
                          ub_metrics *out);
+/* Refines m's best-PSNR integer offset to a quarter pixel (metrics.c; unblur/metrics.h, subpixel). */
+ub_status ub__metrics_subpixel(ub_ctx *ctx, const ub_image *ref, const ub_image *img, int crop, ub_metrics *m);
 
 /* ---- results (run.c, table.c) ---- */
 

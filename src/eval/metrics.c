@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/internal.h"
+#include "eval/internal.h"
 #include "unblur/metrics.h"
 
 enum { RADIUS = 5, TAPS = 2 * RADIUS + 1, STRIP = 16 };
@@ -201,6 +201,8 @@ static ub_status check_pair(ub_ctx *ctx, const ub_image *ref, const ub_image *im
         return ub__fail(ctx, UB_ERR_MISMATCH, "images differ in colour: %s and %s",
                         ub_image_colour_channels(ref) == 1 ? "grey" : "RGB",
                         ub_image_colour_channels(img) == 1 ? "grey" : "RGB");
+    if (o->subpixel && o->shift == 0)
+        return ub__fail(ctx, UB_ERR_INVALID, "metrics: sub-pixel refinement needs a shift > 0");
     if (o->shift < 0 || o->crop < 0)
         return ub__fail(ctx, UB_ERR_INVALID, "metrics: shift and crop must be >= 0");
     if (o->crop < o->shift)
@@ -214,6 +216,60 @@ static ub_status check_pair(ub_ctx *ctx, const ub_image *ref, const ub_image *im
     return UB_OK;
 }
 
+/* ---- sub-pixel refinement (Levin et al.'s comp_upto_shift) ---- */
+
+static inline int64_t clamp_index(int64_t i, int64_t n) { return i < 0 ? 0 : i >= n ? n - 1 : i; }
+
+/* The SSE of ref's cropped region against img resampled bilinearly at (x + sx, y + sy), coordinates
+   clamped to the image. Fixed strips of rows summed in order: the same value on any thread count. */
+static double sse_bilinear(ub_ctx *ctx, const ub_image *ref, const ub_image *img, int crop, double sx, double sy) {
+    const int64_t W = img->width, H = img->height, w = W - 2 * (int64_t)crop, h = H - 2 * (int64_t)crop;
+    const int64_t strips = (h + STRIP - 1) / STRIP, ox = (int64_t)floor(sx), oy = (int64_t)floor(sy);
+    const double fx = sx - (double)ox, fy = sy - (double)oy;
+    const int channels = ub_image_colour_channels(ref);
+    double *partial = calloc((size_t)strips, sizeof(double));
+    if (!partial) return NAN;
+#pragma omp parallel for num_threads(ub_ctx_threads(ctx)) schedule(static)
+    for (int64_t s = 0; s < strips; s++) {
+        double sum = 0;
+        for (int c = 0; c < channels; c++) {
+            const float *pr = ub_image_plane(ref, c), *pi = ub_image_plane(img, c);
+            for (int64_t y = s * STRIP; y < h && y < (s + 1) * STRIP; y++) {
+                const int64_t Y = crop + y + oy;
+                const float *r0 = pi + clamp_index(Y, H) * W, *r1 = pi + clamp_index(Y + 1, H) * W;
+                const float *want = pr + (crop + y) * W + crop;
+                for (int64_t x = 0; x < w; x++) {
+                    const int64_t X0 = clamp_index(crop + x + ox, W), X1 = clamp_index(crop + x + ox + 1, W);
+                    double top = (1 - fx) * r0[X0] + fx * r0[X1], bottom = (1 - fx) * r1[X0] + fx * r1[X1];
+                    double d = (1 - fy) * top + fy * bottom - (double)want[x];
+                    sum += d * d;
+                }
+            }
+        }
+        partial[s] = sum;
+    }
+    double sum = 0;
+    for (int64_t s = 0; s < strips; s++) sum += partial[s];
+    free(partial);
+    return sum;
+}
+
+ub_status ub__metrics_subpixel(ub_ctx *ctx, const ub_image *ref, const ub_image *img, int crop, ub_metrics *m) {
+    const double samples = (double)(ref->width - 2 * (int64_t)crop) * (double)(ref->height - 2 * (int64_t)crop) *
+                           ub_image_colour_channels(ref);
+    m->psnr_sx = m->psnr_dx, m->psnr_sy = m->psnr_dy;
+    for (int j = -3; j <= 3; j++)
+        for (int i = -3; i <= 3; i++) {
+            if (i == 0 && j == 0) continue; /* the integer offset: m->psnr already */
+            double sx = m->psnr_dx + 0.25 * i, sy = m->psnr_dy + 0.25 * j;
+            double sse = sse_bilinear(ctx, ref, img, crop, sx, sy);
+            if (sse != sse) return ub__fail(ctx, UB_ERR_NOMEM, "metrics: out of memory");
+            double mse = sse / samples, psnr = mse > 0 ? 10.0 * log10(1.0 / mse) : INFINITY;
+            if (psnr > m->psnr) m->psnr = psnr, m->mse = mse, m->psnr_sx = sx, m->psnr_sy = sy;
+        }
+    return UB_OK;
+}
+
 /* Prefer the better value; on a tie, the smaller offset. */
 static int better(double v, int dx, int dy, double best, int bdx, int bdy) {
     if (v != v) return 0;
@@ -223,7 +279,7 @@ static int better(double v, int dx, int dy, double best, int bdx, int bdy) {
 
 ub_status ub_metrics_compute(ub_ctx *ctx, const ub_image *ref, const ub_image *img, const ub_metrics_options *opts,
                              ub_metrics *out) {
-    ub_metrics_options o = {0, 0};
+    ub_metrics_options o = {0, 0, 0};
     if (opts) o = *opts;
     ub_status st = check_pair(ctx, ref, img, &o);
     if (st) return st;
@@ -251,6 +307,8 @@ ub_status ub_metrics_compute(ub_ctx *ctx, const ub_image *ref, const ub_image *i
             if (better(ssim, dx, dy, m.ssim, m.ssim_dx, m.ssim_dy)) m.ssim = ssim, m.ssim_dx = dx, m.ssim_dy = dy;
             if (k > 0 && (st = ub__progress(ctx, (double)++done / offsets, "metrics"))) return st;
         }
+    m.psnr_sx = m.psnr_dx, m.psnr_sy = m.psnr_dy;
+    if (o.subpixel && k > 0 && (st = ub__metrics_subpixel(ctx, ref, img, o.crop, &m))) return st;
     *out = m;
     return UB_OK;
 }

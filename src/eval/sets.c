@@ -158,7 +158,7 @@ typedef struct set_spec {
     eval_set_kind kind;
     char *dir;
     const char *alias;
-    long long limit, crop, shift, seed, step;
+    long long limit, crop, shift, seed, step, subpixel;
     char preset[32];
 } set_spec;
 
@@ -180,11 +180,12 @@ static ub_status parse_key(ub_ctx *ctx, const char *spec, const char *kv, set_sp
     else if (n == 4 && !strncmp(kv, "crop", n)) ok = parse_number(v, 1 << 20, &p->crop);
     else if (n == 5 && !strncmp(kv, "shift", n)) ok = parse_number(v, 64, &p->shift);
     else if (n == 4 && !strncmp(kv, "seed", n)) ok = parse_number(v, INT64_MAX, &p->seed);
+    else if (n == 8 && !strncmp(kv, "subpixel", n)) ok = parse_number(v, 1, &p->subpixel);
     else if (n == 6 && !strncmp(kv, "preset", n)) {
         ok = *v && strlen(v) < sizeof p->preset;
         if (ok) strcpy(p->preset, v);
     } else
-        return ub__fail(ctx, UB_ERR_INVALID, "set '%s': unknown key '%.*s' (limit, step, crop, shift, preset, seed)", spec,
+        return ub__fail(ctx, UB_ERR_INVALID, "set '%s': unknown key '%.*s' (limit, step, crop, shift, subpixel, preset, seed)", spec,
                         (int)n, kv);
     if (!eq || !ok) return ub__fail(ctx, UB_ERR_INVALID, "set '%s': bad value in '%s'", spec, kv);
     if ((!strncmp(kv, "preset", n) || !strncmp(kv, "seed", n)) && p->kind != SET_SYNTH)
@@ -265,7 +266,7 @@ static ub_status parse_spec(ub_ctx *ctx, const char *spec, const char *root, set
 
 /* "alias", else "kind:folder" (+ ":preset" for synth). */
 static char *display_name(const set_spec *p) {
-    if (p->alias) return ub__eval_strdup(p->alias);
+    if (p->alias) return ub__eval_printf("%s%s", p->alias, p->subpixel ? ":subpixel" : "");
     const char *base = p->dir + strlen(p->dir);
     while (base > p->dir && base[-1] == '/') base--; /* "DIR/" names DIR */
     const char *end = base;
@@ -274,7 +275,7 @@ static char *display_name(const set_spec *p) {
     for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
         if (kinds[i].kind == p->kind) kind = kinds[i].name;
     if (p->kind == SET_SYNTH) return ub__eval_printf("%s:%.*s:%s", kind, (int)(end - base), base, p->preset);
-    return ub__eval_printf("%s:%.*s", kind, (int)(end - base), base);
+    return ub__eval_printf("%s:%.*s%s", kind, (int)(end - base), base, p->subpixel ? ":subpixel" : "");
 }
 
 /* Keeps every step-th image from the first, then the first `limit` of those. An image is an entry,
@@ -318,6 +319,10 @@ static ub_status open_set(ub_ctx *ctx, const set_spec *p, ub_eval_set *s) {
     /* Levin's captures are not aligned with their ground truth, and Lai's kernels are not centred:
        both are scored like Levin's comp_upto_shift (offsets up to 10 pixels). */
     s->shift = p->shift >= 0 ? (int)p->shift : aligned ? 0 : 10;
+    s->subpixel = (int)p->subpixel;
+    if (s->subpixel && s->shift == 0)
+        return ub__fail(ctx, UB_ERR_INVALID, "set '%s': subpixel=1 needs shift-tolerant scoring (shift=K, K > 0)",
+                        p->alias ? p->alias : p->dir);
     memcpy(s->preset, p->preset, sizeof s->preset);
     s->seed = (uint64_t)p->seed;
     s->name = display_name(p);
@@ -363,4 +368,5 @@ int ub_eval_set_has_kernels(const ub_eval_set *s) { return s->kind == SET_LEVIN 
 void ub_eval_set_metrics_options(const ub_eval_set *s, ub_metrics_options *out) {
     out->shift = s->shift;
     out->crop = s->shift;
+    out->subpixel = s->subpixel;
 }

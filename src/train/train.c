@@ -475,7 +475,7 @@ static ub_status rgb_image(ub_ctx *ctx, int size, const float *rgb, ub_image **o
 /* Mean PSNR and SSIM over a set's images of the 3 x vp x vp crops in `imgs` (vs->n of them). */
 static ub_status val_metrics(ub__train *t, const val_set *vs, const float *imgs, double *psnr, double *ssim) {
     size_t floats = (size_t)3 * t->cfg.val_patch * t->cfg.val_patch;
-    ub_metrics_options opts = {0, 0};
+    ub_metrics_options opts = {0, 0, 0};
     double sp = 0, ss = 0;
     for (int i = 0; i < vs->n; i++) {
         memcpy(t->val_out->data, imgs + i * floats, floats * sizeof(float));
