@@ -49,7 +49,8 @@
    "n/a" on a set without kernels. A method can
    also wrap a model the caller holds (ub_eval_method_from_model), for validation during training.
 
-   SCORES — ub_metrics_compute's definitions. Shift-tolerant sets (levin, lai): PSNR is the best over
+   SCORES — ub_metrics_compute's definitions, of the output clipped to [0, 1] as an image file would
+   hold it (not rounded to a bit depth). Shift-tolerant sets (levin, lai): PSNR is the best over
    every offset in [-K, K]^2, exactly as ub_metrics_compute finds it; SSIM is climbed from the
    best-PSNR offset to the best of its neighbours until none is better (10-20 SSIMs instead of
    (2K+1)^2; equal to the full search on all of Levin's inputs and Wiener/RL outputs).

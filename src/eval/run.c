@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "eval/internal.h"
+#include "unblur/synth.h" /* ub_clip */
 
 /* The running sums of one (set, method), made into a ub_eval_summary at the end. */
 typedef struct eval_sums {
@@ -131,6 +132,9 @@ static ub_status run_method(eval_run *run, const ub_eval_set *set, ub_eval_metho
         ub__fail(run->ctx, st, "%s/%s: %s: %s", set->name, item->name, m->name, ub_last_error(run->ctx));
         return st;
     }
+    /* scored as it would be written: every image file holds [0, 1], so overshoots (a deconvolution's
+       ringing, a network's excursions) are clipped first, as by ub_image_write */
+    ub_clip(out);
     ub_metrics_options mo;
     ub_eval_set_metrics_options(set, &mo);
     ub_metrics sc = {.psnr = im->input_psnr, .ssim = im->input_ssim};
