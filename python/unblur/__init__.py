@@ -475,22 +475,27 @@ def deblur(img, model=None, tile=0):
 # metrics
 # ---------------------------------------------------------------------------------------------------------
 
-def metrics(ref, img, shift=0, crop=None):
+def metrics(ref, img, shift=0, crop=None, subpixel=False):
     """PSNR and SSIM as scikit-image 0.19 computes them (data range 1, Gaussian SSIM; colour channels only):
     {"psnr", "ssim", "mse", "psnr_offset", "ssim_offset"}. shift = k > 0: the best over integer offsets in
-    [-k, k]^2; crop: pixels removed from every side first (at least k; None = k, as `unblur metrics`)."""
+    [-k, k]^2; crop: pixels removed from every side first (at least k; None = k, as `unblur metrics`);
+    subpixel: the best PSNR offset refined to a quarter pixel (needs shift > 0; `unblur metrics --subpixel`),
+    reported as "psnr_subpixel_offset"."""
     if crop is None:
         crop = shift
     for v, what in ((shift, "shift"), (crop, "crop")):
         if not isinstance(v, int) or v < 0:
             raise ValueError("metrics: %s is an integer >= 0, not %r" % (what, v))
     ctx = _ctx()
-    o = L.MetricsOptions(shift, crop)
+    o = L.MetricsOptions(shift, crop, 1 if subpixel else 0)
     r = L.Metrics()
     with _to_c(ctx, ref, "metrics: ref") as a, _to_c(ctx, img, "metrics: img") as b:
         ctx.check(L.ub_metrics_compute(ctx.h, a.p, b.p, o, r))
-    return {"psnr": r.psnr, "ssim": r.ssim, "mse": r.mse, "psnr_offset": (r.psnr_dx, r.psnr_dy),
-            "ssim_offset": (r.ssim_dx, r.ssim_dy)}
+    out = {"psnr": r.psnr, "ssim": r.ssim, "mse": r.mse, "psnr_offset": (r.psnr_dx, r.psnr_dy),
+           "ssim_offset": (r.ssim_dx, r.ssim_dy)}
+    if subpixel:
+        out["psnr_subpixel_offset"] = (r.psnr_sx, r.psnr_sy)
+    return out
 
 
 def psnr(ref, img, shift=0, crop=None):

@@ -88,12 +88,12 @@ class WriteOptions(ctypes.Structure):  # ub_write_options
 
 
 class MetricsOptions(ctypes.Structure):  # ub_metrics_options
-    _fields_ = [("shift", c_int), ("crop", c_int)]
+    _fields_ = [("shift", c_int), ("crop", c_int), ("subpixel", c_int)]
 
 
 class Metrics(ctypes.Structure):  # ub_metrics
     _fields_ = [("psnr", c_double), ("ssim", c_double), ("mse", c_double), ("psnr_dx", c_int), ("psnr_dy", c_int),
-                ("ssim_dx", c_int), ("ssim_dy", c_int)]
+                ("ssim_dx", c_int), ("ssim_dy", c_int), ("psnr_sx", c_double), ("psnr_sy", c_double)]
 
 
 class Rng(ctypes.Structure):  # ub_rng

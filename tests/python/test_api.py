@@ -126,6 +126,13 @@ def test_metrics_same_as_cli(cli, tmp_path, scene):
         assert m["ssim"] == pytest.approx(ref["ssim"], abs=1e-12)
         assert unblur.psnr(scene, b8, shift=shift) == m["psnr"] and unblur.ssim(scene, b8, shift=shift) == m["ssim"]
     assert unblur.psnr(scene, scene) == float("inf") and unblur.ssim(scene, scene) == pytest.approx(1.0)
+    # the sub-pixel refinement: the binding's structs match the library's (a mismatch once crashed here)
+    ref = json.loads(cli("metrics", SCENE, tmp_path / "b.png", "--json", "--shift", 2, "--subpixel").stdout)
+    m = unblur.metrics(scene, b8, shift=2, subpixel=True)
+    assert m["psnr"] == pytest.approx(ref["psnr"], abs=1e-12)
+    assert list(m["psnr_subpixel_offset"]) == ref["psnr_subpixel_offset"]
+    with pytest.raises(unblur.Error, match="shift"):
+        unblur.metrics(scene, b8, subpixel=True)
 
 
 def test_images_round_trip(tmp_path, scene):
