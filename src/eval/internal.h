@@ -99,8 +99,10 @@ ub_status ub__eval_blind_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item 
    next to the best-PSNR offset: see score.c for why and how it was checked. */
 ub_status ub__eval_score(ub_ctx *ctx, const ub_image *ref, const ub_image *img, const ub_metrics_options *o,
                          ub_metrics *out);
-/* Refines m's best-PSNR integer offset to a quarter pixel (metrics.c; unblur/metrics.h, subpixel). */
-ub_status ub__metrics_subpixel(ub_ctx *ctx, const ub_image *ref, const ub_image *img, int crop, ub_metrics *m);
+/* Sets m's sub-pixel offset to its best-PSNR integer offset and, where o asks (subpixel with a shift),
+   refines it to a quarter pixel (metrics.c; unblur/metrics.h). */
+ub_status ub__metrics_subpixel(ub_ctx *ctx, const ub_image *ref, const ub_image *img, const ub_metrics_options *o,
+                               ub_metrics *m);
 
 /* ---- results (run.c, table.c) ---- */
 

@@ -254,10 +254,13 @@ static double sse_bilinear(ub_ctx *ctx, const ub_image *ref, const ub_image *img
     return sum;
 }
 
-ub_status ub__metrics_subpixel(ub_ctx *ctx, const ub_image *ref, const ub_image *img, int crop, ub_metrics *m) {
+ub_status ub__metrics_subpixel(ub_ctx *ctx, const ub_image *ref, const ub_image *img, const ub_metrics_options *o,
+                               ub_metrics *m) {
+    m->psnr_sx = m->psnr_dx, m->psnr_sy = m->psnr_dy;
+    if (!o->subpixel || o->shift == 0) return UB_OK;
+    const int crop = o->crop;
     const double samples = (double)(ref->width - 2 * (int64_t)crop) * (double)(ref->height - 2 * (int64_t)crop) *
                            ub_image_colour_channels(ref);
-    m->psnr_sx = m->psnr_dx, m->psnr_sy = m->psnr_dy;
     for (int j = -3; j <= 3; j++)
         for (int i = -3; i <= 3; i++) {
             if (i == 0 && j == 0) continue; /* the integer offset: m->psnr already */
@@ -307,8 +310,7 @@ ub_status ub_metrics_compute(ub_ctx *ctx, const ub_image *ref, const ub_image *i
             if (better(ssim, dx, dy, m.ssim, m.ssim_dx, m.ssim_dy)) m.ssim = ssim, m.ssim_dx = dx, m.ssim_dy = dy;
             if (k > 0 && (st = ub__progress(ctx, (double)++done / offsets, "metrics"))) return st;
         }
-    m.psnr_sx = m.psnr_dx, m.psnr_sy = m.psnr_dy;
-    if (o.subpixel && k > 0 && (st = ub__metrics_subpixel(ctx, ref, img, o.crop, &m))) return st;
+    if ((st = ub__metrics_subpixel(ctx, ref, img, &o, &m))) return st;
     *out = m;
     return UB_OK;
 }

@@ -121,8 +121,7 @@ ub_status ub__eval_score(ub_ctx *ctx, const ub_image *ref, const ub_image *img, 
         }
     free(sse);
     if (!climb_ssim(ctx, &f, k, &m)) return ub__fail(ctx, UB_ERR_NOMEM, "metrics: out of memory");
-    m.psnr_sx = m.psnr_dx, m.psnr_sy = m.psnr_dy;
-    if (o->subpixel && (st = ub__metrics_subpixel(ctx, ref, img, o->crop, &m)) != UB_OK) return st;
+    if ((st = ub__metrics_subpixel(ctx, ref, img, o, &m)) != UB_OK) return st;
     *out = m;
     return UB_OK;
 }
