@@ -114,6 +114,23 @@ one_line_error "--init-from: another width refused, named" "width is 8 in the mo
 one_line_error "--init-from: another block refused, named" "block is naf in the model, res in this run" -- \
   $u train "${tiny[@]}" --run "$work/l" --init-from "$work/naf.safetensors"
 check "... before the run starts" "[ ! -e '$work/l' ]"
+# --init-from a net with fewer bottleneck blocks: grown, the new blocks start as the identity, so the
+# grown net's output equals the file's (step 1 at lr 1e-30); fewer blocks than the file's are refused
+$u train "${tiny[@]:0:${#tiny[@]}-1}" --run "$work/gr" --init-from "$work/init2.safetensors" --mid-blocks 3 \
+  "${zero_lr[@]}" 2>"$work/gr.err"
+check "--init-from, more --mid-blocks: says it grew the net" "grep -q 'grown: .* the new bottleneck blocks' '$work/gr.err'"
+check "--init-from, more --mid-blocks: grown, metadata mid_blocks 3" \
+  "$u model info '$work/gr/model.safetensors' | grep -q 'mid_blocks 3'"
+$u "$src/examples/scene.png" -o "$work/gr_small.png" --model "$work/init2.safetensors" --quiet
+$u "$src/examples/scene.png" -o "$work/gr_grown.png" --model "$work/gr/model.safetensors" --quiet
+check "--init-from, grown: the same output as the file's net" \
+  "$u metrics '$work/gr_small.png' '$work/gr_grown.png' | grep -Eq 'PSNR (inf|[1-9][0-9][0-9]|[6-9][0-9])'"
+$u train "${tiny[@]}" --run "$work/gr_seed" --mid-blocks 3 "${zero_lr[@]}"
+$u "$src/examples/scene.png" -o "$work/gr_seed.png" --model "$work/gr_seed/model.safetensors" --quiet
+check "... which a net of the same shape from the seed does not give" \
+  "! $u metrics '$work/gr_small.png' '$work/gr_seed.png' | grep -Eq 'PSNR (inf|[1-9][0-9][0-9]|[6-9][0-9])'"
+one_line_error "--init-from: fewer mid_blocks than the file's refused, named" "mid_blocks is 3 in the model, 1 in this run" -- \
+  $u train "${tiny[@]}" --run "$work/gs" --init-from "$work/gr/model.safetensors"
 
 # --precision: bf16 mixed precision where the CPU has AVX512-BF16 or AMX (else fp32 with a notice; auto
 # silently); saved in config.json; a resume keeps it and refuses a change

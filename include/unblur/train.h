@@ -66,7 +66,8 @@ typedef struct ub_train_config {
                                               "" = none */
     char data_root[UB_TRAIN_PATH_MAX];    /* where val_sets' aliases resolve, "" = eval's "../shared/data" */
     char init_from[UB_TRAIN_PATH_MAX];    /* a fresh run's starting weights (a model file of the run's
-                                              architecture; the EMA starts from them), "" = from the seed */
+                                              architecture, or of the same with fewer mid_blocks: grown;
+                                              the EMA starts from them), "" = from the seed */
 } ub_train_config;
 
 /* bucket_mb's default (measured in bench/TRAIN_RESULTS.md). */
@@ -90,7 +91,7 @@ typedef struct ub__dist ub_dist; /* the processes of a data-parallel run (below)
 
 /* Opens a run: the dataset, samplers, network, validation set, run folder (config.json written, log.csv
    opened). resume = 0: fresh weights from the seed (or cfg->init_from's, refused with a message naming the
-   first architecture key that differs); resume = 1: the state of cfg->run/checkpoint.safetensors,
+   first architecture key that differs, unless the run only has more mid_blocks: ub_train_init_counts); resume = 1: the state of cfg->run/checkpoint.safetensors,
    refused with a one-line message naming the first key that differs (architecture or data/synthesis).
    `ctx` must outlive the run. dist: the processes of a data-parallel run (train/dist.h), or NULL for a
    run of one; it must outlive the run. Collective over dist's ranks, like ub_train_run and
@@ -133,6 +134,10 @@ UB_API int ub_train_bf16(const ub_train *t, const char **why);
 /* Steps done and the parameter count. */
 UB_API long ub_train_steps_done(const ub_train *t);
 UB_API size_t ub_train_param_count(const ub_train *t);
+/* Of the net's parameter tensors (*tensors), how many a fresh run took from cfg.init_from (*read; 0
+   without one). Fewer than all: the run grew the file's net (a deeper RBNet bottleneck, whose new
+   blocks start as the identity, so that step 0 computes what the file's net computes). */
+UB_API void ub_train_init_counts(const ub_train *t, int *read, int *tensors);
 /* Images kept and skipped (smaller than the patch) by the dataset; validation images. */
 UB_API void ub_train_data_counts(const ub_train *t, int *images, int *skipped, int *val_images);
 /* Totals of this process's steps: count, seconds making batches, seconds in steps, and of those

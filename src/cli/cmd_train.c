@@ -251,7 +251,13 @@ static int train(ub_ctx *ctx, ub_dist *dist, const ub_train_config *c, int resum
         fprintf(stderr, "unblur: %d processes (%s), %d images of each batch of %d per process, %d threads each\n",
                 ub_dist_size(dist), ub_dist_library(dist), c->batch / ub_dist_size(dist), c->batch,
                 ub_ctx_threads(ctx));
-    if (!r->quiet && c->init_from[0] && !resume) fprintf(stderr, "unblur: weights from %s\n", c->init_from);
+    int init_read = 0, tensors = 0;
+    ub_train_init_counts(t, &init_read, &tensors);
+    if (!r->quiet && c->init_from[0] && !resume && init_read == tensors)
+        fprintf(stderr, "unblur: weights from %s\n", c->init_from);
+    else if (!r->quiet && c->init_from[0] && !resume)
+        fprintf(stderr, "unblur: weights from %s, grown: %d of %d tensors from it, the new bottleneck blocks start "
+                "as the identity\n", c->init_from, init_read, tensors);
     const char *why = NULL;
     if (ub_train_bf16(t, &why) && !r->quiet)
         fprintf(stderr, "unblur: mixed precision: convolutions in bf16, weights, optimiser and the rest in fp32\n");
@@ -310,7 +316,8 @@ int cmd_train(const cli_command *cmd, int argc, char **argv) {
          "e.g. reds_dev:crop=128:step=3; none: no set)"},
         {"data-root", 0, OPT_STRING, &f.data_root, 0, 0, "DIR", "where --val-set names resolve (../shared/data)"},
         {"init-from", 0, OPT_STRING, &f.init_from, 0, 0, "MODEL",
-         "start a fresh run from these weights (same architecture; new optimiser state and schedule)"},
+         "start a fresh run from these weights (same architecture, or fewer --mid-blocks: grown; new optimiser "
+         "state and schedule)"},
         {"run", 0, OPT_STRING, &f.run, 0, 0, "RUN", "the run folder (default 'run')"},
         {"width", 0, OPT_INT, &f.width, 1, 1024, "W", "channels at the first level (32)"},
         {"blocks", 0, OPT_INT, &f.blocks, 0, 64, "N", "residual blocks per stage (2)"},

@@ -48,6 +48,13 @@ typedef struct ub__arch {
                        ub__graph *out);
     /* Inputs are padded to multiples of this (tiles are aligned to it). */
     int (*pad_multiple)(const ub__arch_config *c);
+    /* Optional (NULL: a trainer starts only from weights of its own configuration). Growing a trained
+       net (--init-from): 1 when a net of configuration `want` may start from the weights of `had`,
+       whose parameters are then a subset of want's, by name and shape; and, in place, how a parameter
+       that `had` lacks starts (after ub__net_init's draw) so that the grown net computes what the
+       smaller one did. */
+    int (*grows_from)(const ub__arch_config *had, const ub__arch_config *want);
+    void (*start_grown)(const ub__arch_config *want, const ub__param *p, float *x);
 } ub__arch;
 
 /* The architecture named so, or NULL. */
@@ -76,5 +83,9 @@ ub_status ub__net_save(ub_ctx *ctx, const ub__net *net, const float *params, con
 /* Reads every parameter of the table from st by name and shape; other tensors than the table's (and a
    fixture's "input" / "output") are an error. */
 ub_status ub__net_read(ub_ctx *ctx, const ub__net *net, const ub__safetensors *st, float *params);
+/* The same for the parameters st has (a smaller net's file: grows_from); the others are left as they
+   are and flagged in missing (table.count bytes: 1 = not in st). *read: the parameters read. */
+ub_status ub__net_read_present(ub_ctx *ctx, const ub__net *net, const ub__safetensors *st, float *params,
+                               unsigned char *missing, int *read);
 
 #endif

@@ -354,5 +354,25 @@ static ub_status rb_graph(ub_ctx *ctx, const ub__arch_config *c, const ub__param
 
 static int rb_pad_multiple(const ub__arch_config *c) { return 1 << c->rbnet.depth; }
 
+/* A deeper bottleneck, nothing else changed: the bottleneck's new blocks come after the file's. The
+   bottleneck works at 1/2^depth of the resolution, so each block there widens the receptive field
+   by 2^(depth+1) pixels at the cost of about two full-resolution convolutions of the first level. */
+static int rb_grows_from(const ub__arch_config *had, const ub__arch_config *want) {
+    ub__rbnet_config a = had->rbnet, b = want->rbnet;
+    if (a.mid_blocks >= b.mid_blocks) return 0;
+    a.mid_blocks = b.mid_blocks;
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
+/* A new residual block starts as the identity: its second convolution at zero (x + conv2(relu(conv1 x))
+   = x), its first as drawn so that gradients reach both. A NAF block already starts so (beta and
+   gamma are zero). */
+static void rb_start_grown(const ub__arch_config *want, const ub__param *p, float *x) {
+    if (want->rbnet.block != UB__BLOCK_RES) return;
+    const char *conv2 = strstr(p->name, ".conv2.");
+    if (conv2 && (!strcmp(conv2, ".conv2.weight") || !strcmp(conv2, ".conv2.bias")))
+        memset(x, 0, p->count * sizeof *x);
+}
+
 const ub__arch ub__arch_rbnet = {"rbnet", rb_default, rb_check, rb_from_meta, rb_to_meta, rb_describe, rb_params,
-                                 rb_graph, rb_pad_multiple};
+                                 rb_graph, rb_pad_multiple, rb_grows_from, rb_start_grown};

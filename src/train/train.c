@@ -240,6 +240,7 @@ struct ub_train {
     long pending_step;
     ub_status pending_status;
     ub__net arch; /* the network: architecture, configuration, parameter table (nn/arch.h, as a model's) */
+    int init_params_read; /* parameters (tensors) taken from cfg.init_from; fewer than the table's: grown */
     ub__graph graph;
     ub__fast_net *net;
     unsigned cpu_features; /* what cfg.precision may use */
@@ -844,7 +845,42 @@ static ub_status load_checkpoint(ub__train *t) {
     return s;
 }
 
-/* A fresh run's weights (and EMA) from cfg.init_from, a model file of this run's architecture. */
+/* The first architecture key in which the file's net (a) differs from this run's (b), as an error. */
+static ub_status init_mismatch(ub_ctx *ctx, const char *path, const ub__rbnet_config *a, const ub__rbnet_config *b) {
+    const struct { const char *key; int had, want; } num[] = {
+        {"width", a->width, b->width}, {"blocks", a->blocks, b->blocks}, {"mid_blocks", a->mid_blocks, b->mid_blocks},
+        {"depth", a->depth, b->depth}, {"se_reduction", a->se_reduction, b->se_reduction},
+        {"sa_kernel", a->sa_kernel, b->sa_kernel}};
+    for (size_t i = 0; i < sizeof num / sizeof *num; i++)
+        if (num[i].had != num[i].want)
+            return ub__fail(ctx, UB_ERR_MISMATCH, "%s: %s is %d in the model, %d in this run; refusing --init-from",
+                            path, num[i].key, num[i].had, num[i].want);
+    const struct { const char *key, *had, *want; int differ; } names[] = {
+        {"block", ub__rbnet_block_name(a->block), ub__rbnet_block_name(b->block), a->block != b->block},
+        {"skip_attention", ub__rbnet_skip_name(a->skip_attention), ub__rbnet_skip_name(b->skip_attention),
+         a->skip_attention != b->skip_attention}};
+    for (size_t i = 0; i < 2; i++)
+        if (names[i].differ)
+            return ub__fail(ctx, UB_ERR_MISMATCH, "%s: %s is %s in the model, %s in this run; refusing --init-from",
+                            path, names[i].key, names[i].had ? names[i].had : "?", names[i].want ? names[i].want : "?");
+    return UB_OK;
+}
+
+/* A grown net's weights: the file's where it has them, the architecture's start elsewhere (the seed's
+   draw, then start_grown), so that step 0 computes what the file's net computes. */
+static ub_status load_grown(ub__train *t, const ub__safetensors *st) {
+    const ub__param_table *tab = &t->arch.table;
+    unsigned char *missing = calloc((size_t)tab->count, 1);
+    if (!missing) return ub__fail(t->ctx, UB_ERR_NOMEM, "training: out of memory");
+    ub_status s = ub__net_read_present(t->ctx, &t->arch, st, t->params, missing, &t->init_params_read);
+    for (int i = 0; !s && i < tab->count; i++)
+        if (missing[i]) t->arch.arch->start_grown(&t->arch.config, &tab->params[i], t->params + tab->params[i].offset);
+    free(missing);
+    return s;
+}
+
+/* A fresh run's weights (and EMA) from cfg.init_from: a model file of this run's architecture, or of a
+   smaller configuration the architecture grows from (arch.h's grows_from: RBNet's deeper bottleneck). */
 static ub_status load_init(ub__train *t) {
     ub_ctx *ctx = t->ctx;
     const char *path = t->cfg.init_from;
@@ -857,28 +893,12 @@ static ub_status load_init(ub__train *t) {
     if (!s && net.arch != t->arch.arch)
         s = ub__fail(ctx, UB_ERR_MISMATCH, "%s: arch is %s in the model, %s in this run; refusing --init-from", path,
                      net.arch->name, t->arch.arch->name);
-    if (!s) {
-        const ub__rbnet_config *a = &net.config.rbnet, *b = &t->arch.config.rbnet;
-        const struct { const char *key; int had, want; } num[] = {
-            {"width", a->width, b->width}, {"blocks", a->blocks, b->blocks},
-            {"mid_blocks", a->mid_blocks, b->mid_blocks},
-            {"depth", a->depth, b->depth}, {"se_reduction", a->se_reduction, b->se_reduction},
-            {"sa_kernel", a->sa_kernel, b->sa_kernel}};
-        for (size_t i = 0; !s && i < sizeof num / sizeof *num; i++)
-            if (num[i].had != num[i].want)
-                s = ub__fail(ctx, UB_ERR_MISMATCH, "%s: %s is %d in the model, %d in this run; refusing --init-from",
-                             path, num[i].key, num[i].had, num[i].want);
-        const struct { const char *key, *had, *want; int differ; } names[] = {
-            {"block", ub__rbnet_block_name(a->block), ub__rbnet_block_name(b->block), a->block != b->block},
-            {"skip_attention", ub__rbnet_skip_name(a->skip_attention), ub__rbnet_skip_name(b->skip_attention),
-             a->skip_attention != b->skip_attention}};
-        for (size_t i = 0; !s && i < 2; i++)
-            if (names[i].differ)
-                s = ub__fail(ctx, UB_ERR_MISMATCH, "%s: %s is %s in the model, %s in this run; refusing --init-from",
-                             path, names[i].key, names[i].had ? names[i].had : "?",
-                             names[i].want ? names[i].want : "?");
-    }
-    if (!s) s = ub__net_read(ctx, &t->arch, st, t->params);
+    const ub__arch *arch = t->arch.arch;
+    int grow = !s && arch->grows_from && arch->grows_from(&net.config, &t->arch.config);
+    if (!s && !grow) s = init_mismatch(ctx, path, &net.config.rbnet, &t->arch.config.rbnet);
+    if (!s && grow) s = load_grown(t, st);
+    if (!s && !grow) s = ub__net_read(ctx, &t->arch, st, t->params);
+    if (!s && !grow) t->init_params_read = t->arch.table.count;
     ub__net_free(&net);
     ub__st_close(&st);
     if (!s) memcpy(t->ema, t->params, t->arch.table.total * sizeof(float));
@@ -1390,6 +1410,11 @@ int ub_train_bf16(const ub__train *t, const char **why) {
     return t->bf16;
 }
 size_t ub_train_param_count(const ub__train *t) { return t->arch.table.total; }
+
+void ub_train_init_counts(const ub__train *t, int *read, int *tensors) {
+    if (read) *read = t->init_params_read;
+    if (tensors) *tensors = t->arch.table.count;
+}
 const float *ub__train_params(const ub__train *t) { return t->params; }
 const float *ub__train_ema(const ub__train *t) { return t->ema; }
 
