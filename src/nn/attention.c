@@ -385,6 +385,9 @@ void ub__sa_backward_blk(const ub__blk *l, float *din, float *dw, const float *d
             const int p = t / (k * k), ky = t / k % k, kx = t % k;
             const float *src = v.pooled + ((size_t)i * 2 + (size_t)p) * plane + (size_t)(y + ky) * v.wp + kx;
             double s = 0.0;
+            /* in lanes (a fixed order for a given build, whatever the thread count): the
+               sequential double sum was 5 % of a W16 training step */
+#pragma omp simd reduction(+ : s)
             for (int x = 0; x < wd; x++) s += (double)g[x] * src[x];
             acc[t] = s;
         }
