@@ -138,11 +138,15 @@ w16=(--data "$work/data" --width 16 --blocks 1 --patch 32 --batch 2 --steps 1000
 $u train "${w16[@]}" --run "$work/p" --precision bf16 --stop-at 3 2>"$work/p.err"
 check "--precision bf16: run done, saved in config.json" \
   "[ -s '$work/p/checkpoint.safetensors' ] && grep -q '\"precision\": \"bf16\"' '$work/p/config.json'"
+$u train "${w16[@]}" --run "$work/pq" --precision bf16 --stop-at 1 --quiet 2>"$work/pq.err"
 if grep -qE 'avx512_bf16|amx_bf16' /proc/cpuinfo; then
   check "--precision bf16: says mixed precision (native bf16 here)" "grep -q 'mixed precision' '$work/p.err'"
+  check "--precision bf16 --quiet: no false claim of fp32 (native bf16 here)" "! grep -q 'training in fp32' '$work/pq.err'"
 else
   check "--precision bf16: one-line notice, fp32 (no native bf16 here)" \
     "[ \$(grep -c 'training in fp32' '$work/p.err') -eq 1 ]"
+  check "--precision bf16 --quiet: the notice still (no native bf16 here)" \
+    "[ \$(grep -c 'training in fp32' '$work/pq.err') -eq 1 ]"
 fi
 $u train --resume "$work/p" --stop-at 6 --threads 1 --quiet
 check "--precision bf16: resume continues" "[ \$? -eq 0 ] && [ \$(wc -l < '$work/p/log.csv') -eq 7 ]"

@@ -259,9 +259,10 @@ static int train(ub_ctx *ctx, ub_dist *dist, const ub_train_config *c, int resum
         fprintf(stderr, "unblur: weights from %s, grown: %d of %d tensors from it, the new bottleneck blocks start "
                 "as the identity\n", c->init_from, init_read, tensors);
     const char *why = NULL;
-    if (ub_train_bf16(t, &why) && !r->quiet)
+    const int bf16 = ub_train_bf16(t, &why);
+    if (bf16 && !r->quiet)
         fprintf(stderr, "unblur: mixed precision: convolutions in bf16, weights, optimiser and the rest in fp32\n");
-    else if (!strcmp(c->precision, "bf16") && ub_dist_rank(dist) == 0)
+    else if (!bf16 && !strcmp(c->precision, "bf16") && ub_dist_rank(dist) == 0)
         fprintf(stderr, "unblur: precision bf16: %s; training in fp32\n", why && why[0] ? why : "not available");
     r->t = t;
     install_handlers();
