@@ -253,11 +253,12 @@ static int train(ub_ctx *ctx, ub_dist *dist, const ub_train_config *c, int resum
                 ub_ctx_threads(ctx));
     int init_read = 0, tensors = 0;
     ub_train_init_counts(t, &init_read, &tensors);
-    if (!r->quiet && c->init_from[0] && !resume && init_read == tensors)
-        fprintf(stderr, "unblur: weights from %s\n", c->init_from);
-    else if (!r->quiet && c->init_from[0] && !resume)
-        fprintf(stderr, "unblur: weights from %s, grown: %d of %d tensors from it, the new bottleneck blocks start "
-                "as the identity\n", c->init_from, init_read, tensors);
+    if (!r->quiet && c->init_from[0] && !resume) {
+        if (init_read == tensors) fprintf(stderr, "unblur: weights from %s\n", c->init_from);
+        else
+            fprintf(stderr, "unblur: weights from %s, grown: %d of %d tensors from it, the new bottleneck blocks "
+                    "start as the identity\n", c->init_from, init_read, tensors);
+    }
     const char *why = NULL;
     const int bf16 = ub_train_bf16(t, &why);
     if (bf16 && !r->quiet)

@@ -79,38 +79,20 @@ ub_status ub__net_save(ub_ctx *ctx, const ub__net *net, const float *params, con
     return s;
 }
 
-/* A tensor of st that the table does not have (a fixture's "input" / "output" aside) is an error. */
-static ub_status check_no_strangers(ub_ctx *ctx, const ub__net *net, const ub__safetensors *st) {
+ub_status ub__net_read(ub_ctx *ctx, const ub__net *net, const ub__safetensors *st, float *params,
+                       unsigned char *missing) {
+    const ub__param_table *t = &net->table;
     for (int i = 0; i < ub__st_count(st); i++) {
         const char *name = ub__st_name(st, i);
-        if (ub__param_find(&net->table, name) < 0 && strcmp(name, "input") != 0 && strcmp(name, "output") != 0)
+        if (ub__param_find(t, name) < 0 && strcmp(name, "input") != 0 && strcmp(name, "output") != 0)
             return ub__fail(ctx, UB_ERR_FORMAT, "%s: unexpected tensor %s (not part of this %s)", ub__st_path(st), name,
                             net->arch->name);
     }
+    for (int i = 0; i < t->count; i++) {
+        const ub__param *p = &t->params[i];
+        if (missing && (missing[i] = ub__st_find(st, p->name) < 0)) continue;
+        ub_status s = ub__st_read_f32(ctx, st, p->name, p->rank, p->shape, params + p->offset);
+        if (s) return s;
+    }
     return UB_OK;
-}
-
-ub_status ub__net_read(ub_ctx *ctx, const ub__net *net, const ub__safetensors *st, float *params) {
-    const ub__param_table *t = &net->table;
-    ub_status s = check_no_strangers(ctx, net, st);
-    for (int i = 0; !s && i < t->count; i++) {
-        const ub__param *p = &t->params[i];
-        s = ub__st_read_f32(ctx, st, p->name, p->rank, p->shape, params + p->offset);
-    }
-    return s;
-}
-
-ub_status ub__net_read_present(ub_ctx *ctx, const ub__net *net, const ub__safetensors *st, float *params,
-                               unsigned char *missing, int *read) {
-    const ub__param_table *t = &net->table;
-    ub_status s = check_no_strangers(ctx, net, st);
-    *read = 0;
-    for (int i = 0; !s && i < t->count; i++) {
-        const ub__param *p = &t->params[i];
-        missing[i] = ub__st_find(st, p->name) < 0;
-        if (missing[i]) continue;
-        s = ub__st_read_f32(ctx, st, p->name, p->rank, p->shape, params + p->offset);
-        if (!s) (*read)++;
-    }
-    return s;
 }

@@ -81,11 +81,9 @@ void ub__net_init(const ub__net *net, ub_rng *rng, float *params);
    architecture's metadata, atomically. */
 ub_status ub__net_save(ub_ctx *ctx, const ub__net *net, const float *params, const char *path, const char *dtype);
 /* Reads every parameter of the table from st by name and shape; other tensors than the table's (and a
-   fixture's "input" / "output") are an error. */
-ub_status ub__net_read(ub_ctx *ctx, const ub__net *net, const ub__safetensors *st, float *params);
-/* The same for the parameters st has (a smaller net's file: grows_from); the others are left as they
-   are and flagged in missing (table.count bytes: 1 = not in st). *read: the parameters read. */
-ub_status ub__net_read_present(ub_ctx *ctx, const ub__net *net, const ub__safetensors *st, float *params,
-                               unsigned char *missing, int *read);
+   fixture's "input" / "output") are an error. missing NULL: a parameter st lacks is an error too; else
+   (table.count bytes) it is left as it is and flagged 1 (a smaller net's file: grows_from). */
+ub_status ub__net_read(ub_ctx *ctx, const ub__net *net, const ub__safetensors *st, float *params,
+                       unsigned char *missing);
 
 #endif

@@ -117,7 +117,7 @@ ub_status ub_model_load(ub_ctx *ctx, const char *path, ub_model **out) {
     ub_status s = ub__st_open(ctx, path, &st);
     if (s == UB_OK) s = ub__net_from_meta(ctx, st, &net);
     if (s == UB_OK) s = ub__model_make(ctx, net.arch, &net.config, out);
-    if (s == UB_OK) s = ub__net_read(ctx, &(*out)->net, st, (*out)->params);
+    if (s == UB_OK) s = ub__net_read(ctx, &(*out)->net, st, (*out)->params, NULL);
     ub__net_free(&net);
     ub__st_close(&st);
     if (s) ub_model_destroy(out);

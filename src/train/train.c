@@ -872,9 +872,11 @@ static ub_status load_grown(ub__train *t, const ub__safetensors *st) {
     const ub__param_table *tab = &t->arch.table;
     unsigned char *missing = calloc((size_t)tab->count, 1);
     if (!missing) return ub__fail(t->ctx, UB_ERR_NOMEM, "training: out of memory");
-    ub_status s = ub__net_read_present(t->ctx, &t->arch, st, t->params, missing, &t->init_params_read);
-    for (int i = 0; !s && i < tab->count; i++)
+    ub_status s = ub__net_read(t->ctx, &t->arch, st, t->params, missing);
+    for (int i = 0; !s && i < tab->count; i++) {
         if (missing[i]) t->arch.arch->start_grown(&t->arch.config, &tab->params[i], t->params + tab->params[i].offset);
+        else t->init_params_read++;
+    }
     free(missing);
     return s;
 }
@@ -894,11 +896,13 @@ static ub_status load_init(ub__train *t) {
         s = ub__fail(ctx, UB_ERR_MISMATCH, "%s: arch is %s in the model, %s in this run; refusing --init-from", path,
                      net.arch->name, t->arch.arch->name);
     const ub__arch *arch = t->arch.arch;
-    int grow = !s && arch->grows_from && arch->grows_from(&net.config, &t->arch.config);
-    if (!s && !grow) s = init_mismatch(ctx, path, &net.config.rbnet, &t->arch.config.rbnet);
-    if (!s && grow) s = load_grown(t, st);
-    if (!s && !grow) s = ub__net_read(ctx, &t->arch, st, t->params);
-    if (!s && !grow) t->init_params_read = t->arch.table.count;
+    if (!s && arch->grows_from && arch->grows_from(&net.config, &t->arch.config)) {
+        s = load_grown(t, st);
+    } else if (!s) {
+        s = init_mismatch(ctx, path, &net.config.rbnet, &t->arch.config.rbnet);
+        if (!s) s = ub__net_read(ctx, &t->arch, st, t->params, NULL);
+        if (!s) t->init_params_read = t->arch.table.count;
+    }
     ub__net_free(&net);
     ub__st_close(&st);
     if (!s) memcpy(t->ema, t->params, t->arch.table.total * sizeof(float));
