@@ -1,7 +1,8 @@
 /* tests/test_synth.c — the synthesis pipeline: configs and their errors,
    presets, determinism over runs and thread counts, crops equal to the
    matching region of a whole-image sample, the drawn trajectory lengths
-   following the configured distribution, and what each preset does. */
+   following the configured distribution, what each preset does, and the 3-D scene (parallax, several
+   moving objects). */
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -296,6 +297,98 @@ static void test_clean_samples(void) {
     ub_ctx_destroy(&ctx);
 }
 
+/* The largest |a - b| between a crop and the same region of the whole image's sample. */
+static double crop_vs_whole(const ub_image *crop, const ub_image *whole, int64_t x0, int64_t y0) {
+    double worst = 0;
+    for (int c = 0; c < 3; c++)
+        for (int64_t y = 0; y < crop->height; y++)
+            for (int64_t x = 0; x < crop->width; x++)
+                worst = fmax(worst, fabs(ub_image_plane(crop, c)[y * crop->width + x] -
+                                         ub_image_plane(whole, c)[(y0 + y) * whole->width + x0 + x]));
+    return worst;
+}
+
+/* Mean |blurred - sharp| over rows [y0, y1). */
+static double rows_mad(const ub_synth_sample *s, int64_t y0, int64_t y1) {
+    const int64_t w = s->sharp->width;
+    double sum = 0;
+    for (int c = 0; c < 3; c++)
+        for (int64_t i = y0 * w; i < y1 * w; i++)
+            sum += fabs(ub_image_plane(s->blurred, c)[i] - ub_image_plane(s->sharp, c)[i]);
+    return sum / (double)(3 * (y1 - y0) * w);
+}
+
+/* A 3-D scene: parallax (the ground plane's near bottom blurs more than its far top, a crop equals the
+   whole image's region: the principal point and the margin follow the crop) and several moving
+   objects; configs that do not ask for them draw exactly what they drew before. */
+static void test_scene_3d(void) {
+    ub_ctx *ctx = test_ctx(2), *one = test_ctx(1);
+    ub_image *sharp = test_shapes(ctx, 160, 120, 3, 8);
+    ub_synth_inputs in = {sharp, NULL, NULL};
+    ub_synth *par = NULL, *objs = NULL, *plain = NULL, *explicit0 = NULL;
+    CHECK_OK(ctx, ub_synth_create_json(ctx,
+                                       "{\"shake\": {\"p\": 1, \"length\": [10, 10], \"parallax\": {\"p\": 1,"
+                                       " \"reference_quantile\": [0.5, 0.5], \"max_gain\": [3, 3], \"forward\": [0.04, 0.04]}},"
+                                       " \"sensor\": {\"exposure\": 1, \"response\": {\"srgb_p\": 1}, \"jpeg\": {\"p\": 0}}}",
+                                       "parallax", &par));
+    ub_synth_sample whole = {0}, crop = {0}, whole1 = {0};
+    if (par) {
+        CHECK_OK(ctx, ub_synth_run(par, &in, 3, 1, &whole));
+        CHECK_OK(ctx, ub_synth_crop(par, &in, 70, 50, 48, 3, 1, &crop));
+        ub_synth *par1 = NULL;
+        CHECK_OK(one, ub_synth_create_json(one, "{\"shake\": {\"p\": 1, \"length\": [10, 10], \"parallax\": {\"p\": 1,"
+                                                " \"reference_quantile\": [0.5, 0.5], \"max_gain\": [3, 3], \"forward\": [0.04, 0.04]}},"
+                                                " \"sensor\": {\"exposure\": 1, \"response\": {\"srgb_p\": 1}, \"jpeg\": {\"p\": 0}}}",
+                                           "parallax", &par1));
+        if (par1) CHECK_OK(one, ub_synth_run(par1, &in, 3, 1, &whole1));
+        ub_synth_destroy(&par1);
+    }
+    if (whole.blurred && crop.blurred && whole1.blurred) {
+        CHECK(strstr(whole.params_json, "\"parallax\"") != NULL);
+        CHECK(same_image(whole.blurred, whole1.blurred)); /* 2 threads = 1 thread */
+        const double d = crop_vs_whole(crop.blurred, whole.blurred, 70, 50);
+        CHECK_MSG(d < 1e-5, "a parallax crop differs from the whole image's region by %g", d);
+        const double top = rows_mad(&whole, 0, 20), bottom = rows_mad(&whole, 100, 120);
+        CHECK_MSG(bottom > 2 * top, "the near bottom should blur more: bottom %g, top %g", bottom, top);
+        printf("parallax on the ground plane: mean |blurred - sharp| top rows %.4f, bottom rows %.4f\n", top, bottom);
+    }
+    ub_synth_sample_free(&whole), ub_synth_sample_free(&crop), ub_synth_sample_free(&whole1);
+
+    CHECK_OK(ctx, ub_synth_create_json(ctx,
+                                       "{\"object\": {\"p\": 1, \"count\": [3, 3], \"translate\": [12, 12]},"
+                                       " \"sensor\": {\"exposure\": 1, \"response\": {\"srgb_p\": 1}, \"jpeg\": {\"p\": 0}}}",
+                                       "objects", &objs));
+    if (objs) {
+        CHECK_OK(ctx, ub_synth_run(objs, &in, 4, 2, &whole));
+        CHECK_OK(ctx, ub_synth_crop(objs, &in, 40, 30, 64, 4, 2, &crop));
+    }
+    if (whole.blurred && crop.blurred) {
+        CHECK(strstr(whole.params_json, "\"count\": 3") != NULL);
+        CHECK(rows_mad(&whole, 0, 120) > 0);
+    }
+    ub_synth_sample_free(&whole), ub_synth_sample_free(&crop);
+
+    /* the camera preset with the new keys at their defaults draws exactly what it drew */
+    CHECK_OK(ctx, ub_synth_create_preset(ctx, "camera", &plain));
+    CHECK_OK(ctx, ub_synth_create_json(ctx, "{\"preset\": \"camera\", \"shake\": {\"parallax\": {\"p\": 0}},"
+                                            " \"object\": {\"count\": [1, 1]}}", "c.json", &explicit0));
+    for (int i = 0; i < 12 && plain && explicit0; i++) {
+        ub_synth_sample a = {0}, b = {0};
+        if (ub_synth_crop(plain, &in, 20, 20, 64, 9, (uint64_t)i, &a) || ub_synth_crop(explicit0, &in, 20, 20, 64, 9, (uint64_t)i, &b)) {
+            CHECK(0);
+            break;
+        }
+        CHECK(same_image(a.blurred, b.blurred) && !strcmp(a.params_json, b.params_json));
+        ub_synth_sample_free(&a), ub_synth_sample_free(&b);
+    }
+    expect_config_error(ctx, "{\"object\": {\"count\": [0, 2]}}", "object.count");
+    expect_config_error(ctx, "{\"shake\": {\"parallax\": {\"max_gain\": [0.5, 2]}}}", "shake.parallax.max_gain");
+    expect_config_error(ctx, "{\"shake\": {\"parallax\": {\"forward\": [0, 0.9]}}}", "shake.parallax.forward");
+    ub_synth_destroy(&par), ub_synth_destroy(&objs), ub_synth_destroy(&plain), ub_synth_destroy(&explicit0);
+    ub_image_destroy(&sharp);
+    ub_ctx_destroy(&ctx), ub_ctx_destroy(&one);
+}
+
 int main(void) {
     test_configs();
     test_camera_preset();
@@ -303,5 +396,6 @@ int main(void) {
     test_determinism_and_crops();
     test_length_distribution();
     test_presets_effects();
+    test_scene_3d();
     return test_finish("test_synth");
 }

@@ -139,6 +139,28 @@ UB_API ub_status ub_convolve_plane(ub_ctx *ctx, const float *in, int64_t w, int6
 UB_API ub_status ub_warp_blur(ub_ctx *ctx, const ub_image *in, const ub_trajectory *t, double focal_px, int samples,
                               ub_image **out);
 
+/* A camera that translates in a 3-D scene (parallax): content at depth Z moves by the trajectory's
+   translation times g = min(depth_ref_m / Z, max_gain) — near things blur more — or, when only a
+   share s of the path is translation (the rest a small rotation: a shift at every depth),
+   g = 1 - s + s min(...); and, moving forward
+   by `forward` x depth_ref_m over the exposure, away from the principal point (cx, cy) by
+   min(depth_ref_m / Z, max_gain) (p - c) forward tau (tau in [-1/2, 1/2]). Both centred on the exposure's middle (the sharp frame).
+   A first-order model: the displacement is read at the output pixel (no occlusion). */
+typedef struct ub_parallax {
+    double depth_ref_m; /* content at this depth moves exactly by the trajectory */
+    double max_gain;    /* cap on depth_ref_m / depth, (0, 1000] */
+    double translation_share; /* share of the path that is translation, [0, 1]; 1 = all */
+    double forward;     /* advance over the exposure as a fraction of depth_ref_m, [-1, 1]; 0 = none */
+    double cx, cy;      /* principal point in this image's pixels (a crop's differs); NAN = the centre */
+    int samples;        /* sub-frames; 0 = 64 */
+} ub_parallax;
+
+UB_API void ub_parallax_default(ub_parallax *p);
+/* `depth_m`: metres, 1 channel, the size of `in` (a non-positive depth counts as the nearest). Linear
+   light in, bilinear sampling reflecting at the borders, alpha copied. */
+UB_API ub_status ub_parallax_blur(ub_ctx *ctx, const ub_image *in, const ub_image *depth_m, const ub_trajectory *t,
+                                  const ub_parallax *p, ub_image **out);
+
 typedef struct ub_object_motion {
     double dx, dy;     /* translation over the exposure, pixels */
     double rotation;   /* radians over the exposure, about the layer's centroid */

@@ -50,6 +50,13 @@ static const schema_key schema[] = {
     {"shake.rotation.roll_weight", K_RANGE, AT(shake.roll_weight), 0, 1},
     {"shake.rotation.focal_px", K_RANGE, AT(shake.focal_px), 10, 1e6},
     {"shake.rotation.samples", K_INT, AT(shake.warp_samples), 2, 4096},
+    {"shake.parallax", K_SECTION, 0, 0, 0},
+    {"shake.parallax.p", K_PROB, AT(shake.parallax_p), 0, 1},
+    {"shake.parallax.reference_quantile", K_RANGE, AT(shake.parallax_quantile), 0, 1},
+    {"shake.parallax.max_gain", K_RANGE, AT(shake.parallax_gain), 1, 100},
+    {"shake.parallax.translation_share", K_RANGE, AT(shake.parallax_share), 0, 1},
+    {"shake.parallax.forward", K_RANGE, AT(shake.parallax_forward), -0.5, 0.5},
+    {"shake.parallax.samples", K_INT, AT(shake.parallax_samples), 2, 4096},
     {"object", K_SECTION, 0, 0, 0},
     {"object.p", K_PROB, AT(object.p), 0, 1},
     {"object.translate", K_RANGE, AT(object.translate), 0, 1000},
@@ -57,6 +64,7 @@ static const schema_key schema[] = {
     {"object.rotate_deg", K_RANGE, AT(object.rotate_deg), -180, 180},
     {"object.scale", K_RANGE, AT(object.scale), 0.25, 4},
     {"object.samples", K_INT, AT(object.samples), 2, 4096},
+    {"object.count", K_RANGE, AT(object.count), 1, 16},
     {"defocus", K_SECTION, 0, 0, 0},
     {"defocus.p", K_PROB, AT(defocus.p), 0, 1},
     {"defocus.focal_mm", K_RANGE, AT(defocus.focal_mm), 1, 2000},
@@ -166,10 +174,16 @@ static void set_defaults(ub__synth_config *c) {
     c->shake.roll_weight = fixed(0.5);
     c->shake.focal_px = fixed(800);
     c->shake.warp_samples = 48;
+    c->shake.parallax_quantile = fixed(0.1);
+    c->shake.parallax_gain = fixed(4);
+    c->shake.parallax_share = fixed(1);
+    c->shake.parallax_forward = fixed(0);
+    c->shake.parallax_samples = 48;
     c->object.translate = fixed(15);
     c->object.angle = (ub__range){0, 360, 0};
     c->object.scale = fixed(1);
     c->object.samples = 32;
+    c->object.count = fixed(1);
     c->defocus.focal_mm = fixed(50);
     c->defocus.f_number = fixed(2.8);
     c->defocus.focus_quantile = fixed(0.5);

@@ -11,6 +11,8 @@
 
 #include "synth/internal.h"
 
+enum { UB__MAX_OBJECTS = 16 }; /* object.count's upper bound */
+
 typedef struct ub__range {
     double lo, hi;
     int log; /* draw log-uniformly */
@@ -35,12 +37,16 @@ typedef struct ub__synth_config {
         double rotation_p;  /* probability of rotational (spatially varying) shake */
         ub__range rotation_deg, roll_weight, focal_px;
         int warp_samples;
+        double parallax_p;  /* probability that a translation-only shake moves in depth (synth/parallax.c) */
+        ub__range parallax_quantile, parallax_gain, parallax_share, parallax_forward;
+        int parallax_samples;
     } shake;
     struct {
         double p;
         ub__range translate; /* pixels over the exposure */
         ub__range angle;     /* direction, degrees */
         ub__range rotate_deg, scale;
+        ub__range count;     /* objects, each with its own mask and motion (floor of the draw) */
         int samples;
     } object;
     struct {

@@ -35,6 +35,12 @@ ub_status ub__kernel_aperture_ref(ub_ctx *ctx, double diameter, int blades, doub
 /* warp.c: the plain twin of ub_warp_blur — every pose through its full matrix and ub__bilinear. */
 ub_status ub__warp_blur_ref(ub_ctx *ctx, const ub_image *in, const ub_trajectory *t, double focal_px, int samples,
                             ub_image **out);
+/* parallax.c: ub_parallax_blur computing only the window [x0, x0 + w) x [y0, y0 + h) of the output
+   (the same values as the whole call there); the rest of `out` is a copy of `in`. A training crop
+   needs its own pixels only: its margin is read, not blurred. */
+ub_status ub__parallax_blur_window(ub_ctx *ctx, const ub_image *in, const ub_image *depth_m, const ub_trajectory *t,
+                                   const ub_parallax *p, int64_t x0, int64_t y0, int64_t w, int64_t h,
+                                   ub_image **out);
 /* motion.c: the plain twin of ub_object_motion_blur — every sub-frame sampled at every pixel
    (no bounding boxes); the caller's background, or NULL for the inpainted one. */
 ub_status ub__object_motion_blur_ref(ub_ctx *ctx, const ub_image *sharp, const ub_image *mask,

@@ -5,9 +5,10 @@
      display-referred sharp -> linear light
        -> scene radiance: highlights boosted (light sources exceed 1 so that
           they smear into streaks instead of grey smudges), then the exposure
-       -> scene: defocus (depth), then a moving object over the background
+       -> scene: defocus (depth), then moving objects over the background
        -> camera: depth-scaled Gaussian, straight motion, shake (uniform
-          kernel, or homography warps when the shake rotates)
+          kernel; homography warps when the shake rotates; depth-scaled warps
+          when it translates in a 3-D scene: parallax)
        -> clip -> Poisson-Gaussian noise -> clip -> camera response -> JPEG
    The sharp target gets the same radiance, clipping and response: no blur,
    noise or JPEG.
@@ -44,6 +45,12 @@ typedef struct draw {
     ub_shake_params shake_params;
     double focal_px;
     ub_object_motion motion;
+    /* the scene's own stream (drawn after everything above, so configs without these draw as before) */
+    int parallax;            /* the shake translates in depth: synth/parallax.c */
+    double parallax_quantile, parallax_gain, parallax_share, parallax_forward;
+    int objects;             /* moving objects when `object` is drawn: motion, then more[0..objects-2] */
+    ub_object_motion more[UB__MAX_OBJECTS - 1];
+    uint64_t more_mask_seed[UB__MAX_OBJECTS - 1];
     double focal_mm, f_number, focus_quantile, focus_m, sensor_width_mm;
     int blades;
     double blade_rotation;
@@ -129,6 +136,42 @@ static double pick(ub_rng *r, ub__range g) {
 
 static int chance(ub_rng *r, double p) { return ub_rng_uniform(r) < p; }
 
+/* An integer uniform over [lo, hi] of a range. */
+static int pick_count(ub_rng *r, ub__range g) {
+    const int lo = (int)ceil(g.lo), hi = (int)floor(g.hi);
+    if (hi <= lo) return lo;
+    const int n = lo + (int)floor(ub_rng_uniform(r) * (hi - lo + 1));
+    return n > hi ? hi : n;
+}
+
+/* One object's motion, as the config's `object` section draws it. */
+static void draw_motion(ub_rng *r, const ub__synth_config *c, ub_object_motion *m) {
+    double travel = pick(r, c->object.translate), direction = pick(r, c->object.angle) * DEG;
+    m->dx = travel * cos(direction);
+    m->dy = travel * sin(direction);
+    m->rotation = pick(r, c->object.rotate_deg) * DEG;
+    m->scale = pick(r, c->object.scale);
+    m->samples = c->object.samples;
+}
+
+/* The 3-D scene's draws (parallax, more objects) from a stream of their own. */
+static void draw_scene(const ub__synth_config *c, uint64_t seed, uint64_t index, draw *d) {
+    ub_rng r;
+    ub_rng_seed(&r, ub_rng_derive(seed, index, 5));
+    const int moves = chance(&r, c->shake.parallax_p);
+    d->parallax = moves && d->shake && !d->rotational; /* a rotational shake keeps its homographies */
+    d->parallax_quantile = pick(&r, c->shake.parallax_quantile);
+    d->parallax_gain = pick(&r, c->shake.parallax_gain);
+    d->parallax_share = pick(&r, c->shake.parallax_share);
+    d->parallax_forward = pick(&r, c->shake.parallax_forward);
+    const int count = pick_count(&r, c->object.count);
+    d->objects = d->object ? count : 0;
+    for (int i = 0; i + 1 < count; i++) {
+        draw_motion(&r, c, &d->more[i]);
+        d->more_mask_seed[i] = ub_rng_derive(seed, index, 16 + (uint64_t)i);
+    }
+}
+
 static void draw_params(const ub__synth_config *c, uint64_t seed, uint64_t index, draw *d) {
     ub_rng r;
     ub_rng_seed(&r, ub_rng_derive(seed, index, 0));
@@ -151,12 +194,7 @@ static void draw_params(const ub__synth_config *c, uint64_t seed, uint64_t index
     d->focal_px = pick(&r, c->shake.focal_px);
     if (d->rotational) d->shake_params.rotation_deg = rotation, d->shake_params.roll_weight = roll;
     d->object = chance(&r, c->object.p);
-    double travel = pick(&r, c->object.translate), direction = pick(&r, c->object.angle) * DEG;
-    d->motion.dx = travel * cos(direction);
-    d->motion.dy = travel * sin(direction);
-    d->motion.rotation = pick(&r, c->object.rotate_deg) * DEG;
-    d->motion.scale = pick(&r, c->object.scale);
-    d->motion.samples = c->object.samples;
+    draw_motion(&r, c, &d->motion);
     d->defocus = chance(&r, c->defocus.p);
     d->focal_mm = pick(&r, c->defocus.focal_mm);
     d->f_number = pick(&r, c->defocus.f_number);
@@ -178,13 +216,14 @@ static void draw_params(const ub__synth_config *c, uint64_t seed, uint64_t index
     d->trajectory_seed = ub_rng_derive(seed, index, 1);
     d->mask_seed = ub_rng_derive(seed, index, 2);
     d->noise_seed = ub_rng_derive(seed, index, 3);
+    draw_scene(c, seed, index, d);
     /* clean samples (a network must learn to leave a sharp, clean photo alone) are decided by a stream
        of their own, so that a config without them draws exactly what it drew before */
     ub_rng clean_rng;
     ub_rng_seed(&clean_rng, ub_rng_derive(seed, index, 4));
     d->clean = c->clean.p > 0 && chance(&clean_rng, c->clean.p);
     if (d->clean) {
-        d->gaussian = d->linear = d->shake = d->rotational = d->object = d->defocus = 0;
+        d->gaussian = d->linear = d->shake = d->rotational = d->object = d->defocus = d->parallax = 0;
         d->highlights = d->jpeg = 0;
         d->shot_gain = d->read_noise = 0;
     }
@@ -381,6 +420,11 @@ typedef struct stage_inputs {
     int depth_given;       /* a real depth map: its near layer can be the moving object */
     const ub_image *mask;  /* region-sized or NULL */
     ub_lens lens;          /* from the whole image's depth, when defocus applies */
+    double parallax_ref_m; /* the whole image's depth at the drawn quantile, when parallax applies */
+    double radius;         /* the whole image's half-diagonal (a crop draws as many sub-frames as its image) */
+    int64_t keep, keep_size; /* a crop: only [keep, keep + keep_size)^2 of the region is kept (0 size: all) */
+    double cx, cy;         /* the whole image's centre in the region's pixels (NAN: the region is the image) */
+    double cx0, cy0;       /* and in the image's */
     /* the whole image's depth quantiles, 0%..100% (a crop scales blur as its image does) */
     float depth_q[DEPTH_QUANTILES + 1];
 } stage_inputs;
@@ -396,7 +440,29 @@ static int warp_samples(const ub_synth *s, const draw *d, const ub_image *img) {
     return wanted > s->cfg.shake.warp_samples ? (int)wanted : s->cfg.shake.warp_samples;
 }
 
-static ub_status camera_shake(ub_synth *s, const draw *d, ub_image **lin, ub_kernel **kernel) {
+/* How far parallax moves the fastest content over the exposure, in pixels, at most `radius` pixels
+   from the principal point: the path times its largest gain, and the forward step's radial spread. */
+static double parallax_travel(const draw *d, double radius) {
+    const double gp = 1 - d->parallax_share + d->parallax_share * d->parallax_gain;
+    return d->shake_params.length * gp + fabs(d->parallax_forward) * d->parallax_gain * radius;
+}
+
+/* The parallax of this sample: the reference depth, the principal point, and enough sub-frames that
+   the fastest-moving content steps about a pixel (as warp_samples). */
+static ub_parallax parallax_of(const ub_synth *s, const draw *d, const stage_inputs *si) {
+    ub_parallax p;
+    ub_parallax_default(&p);
+    p.depth_ref_m = si->parallax_ref_m;
+    p.max_gain = d->parallax_gain;
+    p.translation_share = d->parallax_share;
+    p.forward = d->parallax_forward;
+    p.cx = si->cx, p.cy = si->cy;
+    const double wanted = fmin(1024.0, ceil(1.5 * parallax_travel(d, si->radius)));
+    p.samples = wanted > s->cfg.shake.parallax_samples ? (int)wanted : s->cfg.shake.parallax_samples;
+    return p;
+}
+
+static ub_status camera_shake(ub_synth *s, const draw *d, const stage_inputs *si, ub_image **lin, ub_kernel **kernel) {
     ub_ctx *ctx = s->ctx;
     ub_rng r;
     ub_rng_seed(&r, d->trajectory_seed);
@@ -406,7 +472,14 @@ static ub_status camera_shake(ub_synth *s, const draw *d, ub_image **lin, ub_ker
     if (st == UB_OK) st = ub_kernel_from_trajectory(ctx, t, 0, kernel);
     if (st == UB_OK) {
         if (d->rotational) st = ub_warp_blur(ctx, *lin, t, d->focal_px, warp_samples(s, d, *lin), &next);
-        else st = ub_convolve(ctx, *lin, *kernel, UB_BORDER_REFLECT, &next);
+        else if (d->parallax) {
+            const ub_parallax p = parallax_of(s, d, si);
+            /* the shake is the last blur: a crop's margin is only read */
+            if (si->keep_size > 0)
+                st = ub__parallax_blur_window(ctx, *lin, si->depth, t, &p, si->keep, si->keep, si->keep_size,
+                                              si->keep_size, &next);
+            else st = ub_parallax_blur(ctx, *lin, si->depth, t, &p, &next);
+        } else st = ub_convolve(ctx, *lin, *kernel, UB_BORDER_REFLECT, &next);
     }
     ub_trajectory_destroy(&t);
     if (st == UB_OK) replace(lin, next);
@@ -437,6 +510,16 @@ static ub_status moving_object(ub_synth *s, const draw *d, const stage_inputs *s
     if (st == UB_OK) st = ub_object_motion_blur(ctx, *lin, si->mask ? si->mask : mask, NULL, &d->motion, &next);
     ub_image_destroy(&mask);
     if (st == UB_OK) replace(lin, next);
+    /* more objects, each over what the ones before left (procedural masks: a given mask or depth
+       layer is the first object) */
+    for (int i = 0; st == UB_OK && i + 1 < d->objects; i++) {
+        ub_rng r;
+        ub_rng_seed(&r, d->more_mask_seed[i]);
+        if ((st = ub_mask_procedural(ctx, &r, (*lin)->width, (*lin)->height, &mask))) break;
+        st = ub_object_motion_blur(ctx, *lin, mask, NULL, &d->more[i], &next);
+        ub_image_destroy(&mask);
+        if (st == UB_OK) replace(lin, next);
+    }
     return st;
 }
 
@@ -481,18 +564,20 @@ static ub_status blur_stage(ub_synth *s, const draw *d, const stage_inputs *si, 
     }
     if (d->shake) {
         ub_kernel_destroy(kernel);
-        if ((st = camera_shake(s, d, lin, kernel))) return st;
+        if ((st = camera_shake(s, d, si, lin, kernel))) return st;
     }
     return UB_OK;
 }
 
 /* How far this sample's blur reaches, in pixels: the margin a crop needs. */
-static int64_t blur_reach(const draw *d, const ub_image *depth, const ub_lens *lens, int size) {
+static int64_t blur_reach(const draw *d, const ub_image *depth, const ub_lens *lens, int size, double crop_radius) {
     double m = 2;
     if (d->gaussian) m += 3 * d->sigma + 1;
     if (d->linear) m += d->line_length / 2 + 1;
     if (d->shake) {
         m += d->shake_params.length + 1;
+        /* (crop_radius: the crop's farthest pixel from the image's centre, where forward motion is fastest) */
+        if (d->parallax && depth) m += parallax_travel(d, crop_radius);
         if (d->rotational) m += d->shake_params.rotation_deg * DEG * (d->focal_px + 2.0 * size) + 1;
     }
     if (d->object)
@@ -532,14 +617,22 @@ static char *params_json(const draw *d, uint64_t seed, uint64_t index, const ub_
         json_t *sh = json_pack("{s:f, s:f, s:f, s:f, s:f, s:i}", "length", p->length, "anxiety", p->anxiety,
                                "centripetal", p->centripetal, "big_shake", p->big_shake, "gaussian", p->gaussian,
                                "samples", p->samples);
+        if (sh && d->parallax)
+            json_object_set_new(sh, "parallax",
+                                json_pack("{s:f, s:f, s:f, s:f}", "reference_quantile", d->parallax_quantile, "max_gain",
+                                          d->parallax_gain, "translation_share", d->parallax_share, "forward",
+                                          d->parallax_forward));
         if (sh && d->rotational)
             json_object_set_new(sh, "rotation", json_pack("{s:f, s:f, s:f}", "degrees", p->rotation_deg,
                                                           "roll_weight", p->roll_weight, "focal_px", d->focal_px));
         json_object_set_new(o, "shake", sh);
     }
-    if (d->object)
-        json_object_set_new(o, "object", json_pack("{s:f, s:f, s:f, s:f}", "dx", d->motion.dx, "dy", d->motion.dy,
-                                                   "rotate_deg", d->motion.rotation / DEG, "scale", d->motion.scale));
+    if (d->object) {
+        json_t *ob = json_pack("{s:f, s:f, s:f, s:f}", "dx", d->motion.dx, "dy", d->motion.dy, "rotate_deg",
+                               d->motion.rotation / DEG, "scale", d->motion.scale);
+        if (ob && d->objects > 1) json_object_set_new(ob, "count", json_integer(d->objects));
+        json_object_set_new(o, "object", ob);
+    }
     if (d->defocus && lens)
         json_object_set_new(o, "defocus",
                             json_pack("{s:f, s:f, s:f, s:f, s:i}", "focal_mm", lens->focal_mm, "f_number", lens->f_number,
@@ -589,7 +682,8 @@ static ub_status linearise(ub_ctx *ctx, const ub_image *src, ub_image **out) {
 /* Whether this sample reads depth: the depth-scaled Gaussian, defocus, or an object
    taken from a given depth map's near layer. */
 static int needs_depth(const ub_synth *s, const draw *d, const ub_synth_inputs *in) {
-    return (d->gaussian && s->cfg.gaussian.depth_scaled) || d->defocus || (d->object && in->depth && !in->mask);
+    return (d->gaussian && s->cfg.gaussian.depth_scaled) || d->defocus || (d->object && in->depth && !in->mask) ||
+           d->parallax;
 }
 
 /* The depth the sample uses: the given one, or a ground plane from 1 m to 20 m;
@@ -604,6 +698,8 @@ static ub_status scene_depth(ub_ctx *ctx, const ub_synth *s, const draw *d, cons
     if (st) return st;
     if (!in->depth) *depth = *owned;
     if (d->defocus) si->lens = lens_of(d, *depth, in->sharp->width);
+    if (d->parallax) si->parallax_ref_m = depth_quantile(*depth, d->parallax_quantile);
+    si->radius = 0.5 * hypot((double)in->sharp->width, (double)in->sharp->height);
     if (d->gaussian && s->cfg.gaussian.depth_scaled) {
         double fractions[DEPTH_QUANTILES + 1];
         for (int i = 0; i <= DEPTH_QUANTILES; i++) fractions[i] = (double)i / DEPTH_QUANTILES;
@@ -632,7 +728,7 @@ ub_status ub_synth_run(ub_synth *s, const ub_synth_inputs *in, uint64_t seed, ui
     draw d;
     draw_params(&s->cfg, seed, index, &d);
     ub_image *plane = NULL;
-    stage_inputs si = {.mask = in->mask, .depth_given = in->depth != NULL};
+    stage_inputs si = {.mask = in->mask, .depth_given = in->depth != NULL, .cx = NAN, .cy = NAN};
     if ((st = scene_depth(ctx, s, &d, in, &plane, &si.depth, &si)) == UB_OK) st = linearise(ctx, in->sharp, &out->blurred);
     if (st == UB_OK) st = ub_image_clone(ctx, out->blurred, &out->sharp);
     if (st == UB_OK) scene_radiance(&d, out->sharp);
@@ -656,10 +752,14 @@ ub_status ub_synth_crop(ub_synth *s, const ub_synth_inputs *in, int64_t x0, int6
     draw d;
     draw_params(&s->cfg, seed, index, &d);
     ub_image *plane = NULL, *region = NULL, *depth_r = NULL, *mask_r = NULL, *lin = NULL;
-    stage_inputs si = {.depth_given = in->depth != NULL};
+    stage_inputs si = {.depth_given = in->depth != NULL, .cx0 = (double)(sh->width - 1) / 2, .cy0 = (double)(sh->height - 1) / 2};
     const ub_image *depth = NULL;
     if ((st = scene_depth(ctx, s, &d, in, &plane, &depth, &si))) return st;
-    const int64_t m = blur_reach(&d, depth, &si.lens, size), rs = size + 2 * m;
+    const double crop_radius = hypot(fmax(fabs((double)x0 - si.cx0), fabs((double)(x0 + size - 1) - si.cx0)),
+                                     fmax(fabs((double)y0 - si.cy0), fabs((double)(y0 + size - 1) - si.cy0)));
+    const int64_t m = blur_reach(&d, depth, &si.lens, size, crop_radius), rs = size + 2 * m;
+    si.cx = si.cx0 - (double)(x0 - m), si.cy = si.cy0 - (double)(y0 - m);
+    si.keep = m, si.keep_size = size;
     st = extract(ctx, sh, x0 - m, y0 - m, rs, rs, &region);
     if (st == UB_OK && depth) st = extract(ctx, depth, x0 - m, y0 - m, rs, rs, &depth_r);
     if (st == UB_OK && in->mask) st = extract(ctx, in->mask, x0 - m, y0 - m, rs, rs, &mask_r);
