@@ -368,10 +368,30 @@ static void test_scene_3d(void) {
     }
     ub_synth_sample_free(&whole), ub_synth_sample_free(&crop);
 
+    /* video frames: separate copies; a crop is still the whole image's region */
+    ub_synth *framed = NULL;
+    CHECK_OK(ctx, ub_synth_create_json(ctx,
+                                       "{\"shake\": {\"p\": 1, \"length\": [20, 20], \"frames\": {\"p\": 1, \"count\": [5, 5],"
+                                       " \"duty\": [0.3, 0.3]}},"
+                                       " \"sensor\": {\"exposure\": 1, \"response\": {\"srgb_p\": 1}, \"jpeg\": {\"p\": 0}}}",
+                                       "frames", &framed));
+    if (framed) {
+        CHECK_OK(ctx, ub_synth_run(framed, &in, 2, 5, &whole));
+        CHECK_OK(ctx, ub_synth_crop(framed, &in, 60, 40, 48, 2, 5, &crop));
+    }
+    if (whole.blurred && crop.blurred) {
+        CHECK(strstr(whole.params_json, "\"frames\"") != NULL);
+        const double d = crop_vs_whole(crop.blurred, whole.blurred, 60, 40);
+        CHECK_MSG(d < 1e-5, "a frames crop differs from the whole image's region by %g", d);
+    }
+    ub_synth_sample_free(&whole), ub_synth_sample_free(&crop);
+    ub_synth_destroy(&framed);
+
     /* the camera preset with the new keys at their defaults draws exactly what it drew */
     CHECK_OK(ctx, ub_synth_create_preset(ctx, "camera", &plain));
-    CHECK_OK(ctx, ub_synth_create_json(ctx, "{\"preset\": \"camera\", \"shake\": {\"parallax\": {\"p\": 0}},"
-                                            " \"object\": {\"count\": [1, 1]}}", "c.json", &explicit0));
+    CHECK_OK(ctx, ub_synth_create_json(ctx, "{\"preset\": \"camera\", \"shake\": {\"parallax\": {\"p\": 0}, \"frames\": {\"p\": 0}},"
+                                            " \"object\": {\"count\": [1, 1]}}",
+                                       "c.json", &explicit0));
     for (int i = 0; i < 12 && plain && explicit0; i++) {
         ub_synth_sample a = {0}, b = {0};
         if (ub_synth_crop(plain, &in, 20, 20, 64, 9, (uint64_t)i, &a) || ub_synth_crop(explicit0, &in, 20, 20, 64, 9, (uint64_t)i, &b)) {

@@ -1,11 +1,12 @@
 /* tests/test_trajectory.c — camera-shake trajectories and their PSFs:
    determinism, exact length, centring, the rotation walks, linear paths,
    PSFs of many random shakes (sum, sign, centroid, fit), clipping to a given
-   size, and argument errors. */
+   size, argument errors, and clips averaged from video frames. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "synth/internal.h"
 #include "testutil.h"
 
 static const double PI = 3.14159265358979323846;
@@ -386,6 +387,62 @@ static void test_errors(void) {
     ub_ctx_destroy(&ctx);
 }
 
+/* A clip averaged from video frames: a straight 40 px path in 4 frames exposed a quarter of their slot
+   each gives 4 separate 2.5 px dashes, equal in mass, with empty gaps, centred; exposed whole
+   (duty 1) it is the continuous smear; the exposed points are the right ones; bad arguments fail. */
+static void test_frames(void) {
+    ub_ctx *ctx = test_ctx(1);
+    ub_trajectory *t = NULL, *open = NULL;
+    CHECK_OK(ctx, ub_trajectory_linear(ctx, 40.0, 0.0, 800, &t));
+    ub_kernel *k = NULL, *whole = NULL, *smear = NULL;
+    CHECK_OK(ctx, ub__kernel_from_frames(ctx, t, 4, 0.25, &k));
+    if (k) {
+        const int c = k->height / 2;
+        double row[1024] = {0}, total = 0, cx = 0;
+        for (int y = 0; y < k->height; y++)
+            for (int x = 0; x < k->width; x++) row[x] += at(k, x, y), total += at(k, x, y), cx += (x - k->width / 2) * at(k, x, y);
+        CHECK_NEAR(total, 1.0, 1e-5);
+        CHECK_MSG(fabs(cx) < 1e-3, "frames PSF centroid %g", cx);
+        int runs = 0, inside = 0;
+        double run_mass[8] = {0};
+        for (int x = 0; x < k->width; x++) {
+            if (row[x] > 1e-6 && !inside) runs++;
+            inside = row[x] > 1e-6;
+            if (inside && runs <= 8) run_mass[runs - 1] += row[x];
+        }
+        CHECK_MSG(runs == 4, "%d dashes, not 4", runs);
+        for (int i = 0; i < 4 && runs == 4; i++) CHECK_NEAR(run_mass[i], 0.25, 1e-4);
+        CHECK(at(k, k->width / 2, c) == 0.0f); /* the middle is a gap */
+    }
+    CHECK_OK(ctx, ub__kernel_from_frames(ctx, t, 4, 1.0, &whole));
+    CHECK_OK(ctx, ub_kernel_from_trajectory(ctx, t, 0, &smear));
+    if (whole && smear && whole->width == smear->width) {
+        double l1 = 0;
+        for (int i = 0; i < whole->width * whole->height; i++) l1 += fabs(whole->data[i] - smear->data[i]);
+        CHECK_MSG(l1 < 0.01, "duty 1 differs from the continuous smear by %g (L1)", l1);
+    } else {
+        CHECK(0);
+    }
+    CHECK_OK(ctx, ub__trajectory_frames(ctx, t, 4, 0.25, &open));
+    if (open) {
+        CHECK(open->n == 200);
+        int ok = 1; /* every kept point lies in the first quarter of its slot: x in [-20 + 10k, -17.5 + 10k] */
+        for (int i = 0; i < open->n; i++) {
+            const double u = open->x[i] + 20.0, slot = fmod(u, 10.0);
+            ok &= slot <= 2.5 + 0.06;
+        }
+        CHECK(ok);
+    }
+    ub_kernel *bad = NULL;
+    ub_trajectory *none = NULL;
+    CHECK(ub__kernel_from_frames(ctx, t, 0, 0.5, &bad) == UB_ERR_INVALID && !bad);
+    CHECK(ub__kernel_from_frames(ctx, t, 4, 0.0, &bad) == UB_ERR_INVALID && !bad);
+    CHECK(ub__trajectory_frames(ctx, t, 801, 0.5, &none) == UB_ERR_INVALID && !none);
+    ub_kernel_destroy(&k), ub_kernel_destroy(&whole), ub_kernel_destroy(&smear);
+    ub_trajectory_destroy(&t), ub_trajectory_destroy(&open);
+    ub_ctx_destroy(&ctx);
+}
+
 int main(void) {
     test_determinism();
     test_length();
@@ -395,5 +452,6 @@ int main(void) {
     test_random_psfs();
     test_clipping();
     test_errors();
+    test_frames();
     return test_finish("test_trajectory");
 }

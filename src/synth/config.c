@@ -57,6 +57,10 @@ static const schema_key schema[] = {
     {"shake.parallax.translation_share", K_RANGE, AT(shake.parallax_share), 0, 1},
     {"shake.parallax.forward", K_RANGE, AT(shake.parallax_forward), -0.5, 0.5},
     {"shake.parallax.samples", K_INT, AT(shake.parallax_samples), 2, 4096},
+    {"shake.frames", K_SECTION, 0, 0, 0},
+    {"shake.frames.p", K_PROB, AT(shake.frames_p), 0, 1},
+    {"shake.frames.count", K_RANGE, AT(shake.frames_count), 1, 256},
+    {"shake.frames.duty", K_RANGE, AT(shake.frames_duty), 0.01, 1},
     {"object", K_SECTION, 0, 0, 0},
     {"object.p", K_PROB, AT(object.p), 0, 1},
     {"object.translate", K_RANGE, AT(object.translate), 0, 1000},
@@ -179,6 +183,8 @@ static void set_defaults(ub__synth_config *c) {
     c->shake.parallax_share = fixed(1);
     c->shake.parallax_forward = fixed(0);
     c->shake.parallax_samples = 48;
+    c->shake.frames_count = fixed(8);
+    c->shake.frames_duty = fixed(1);
     c->object.translate = fixed(15);
     c->object.angle = (ub__range){0, 360, 0};
     c->object.scale = fixed(1);

@@ -40,6 +40,8 @@ typedef struct ub__synth_config {
         double parallax_p;  /* probability that a translation-only shake moves in depth (synth/parallax.c) */
         ub__range parallax_quantile, parallax_gain, parallax_share, parallax_forward;
         int parallax_samples;
+        double frames_p;    /* probability that the exposure is an average of video frames */
+        ub__range frames_count, frames_duty;
     } shake;
     struct {
         double p;

@@ -35,6 +35,13 @@ ub_status ub__kernel_aperture_ref(ub_ctx *ctx, double diameter, int blades, doub
 /* warp.c: the plain twin of ub_warp_blur — every pose through its full matrix and ub__bilinear. */
 ub_status ub__warp_blur_ref(ub_ctx *ctx, const ub_image *in, const ub_trajectory *t, double focal_px, int samples,
                             ub_image **out);
+/* trajectory.c: a clip averaged from `frames` video frames (as the GoPro pairs are made): of equal
+   time slots, the first `duty` of each is exposed. ub__trajectory_frames keeps the path's exposed
+   points (for the warps); ub__kernel_from_frames rasterises each frame's piece of the path apart
+   (equal mass per frame, centred on their mean centroid, sized to fit): separate copies, not one
+   smear joined across the gaps. */
+ub_status ub__trajectory_frames(ub_ctx *ctx, const ub_trajectory *t, int frames, double duty, ub_trajectory **out);
+ub_status ub__kernel_from_frames(ub_ctx *ctx, const ub_trajectory *t, int frames, double duty, ub_kernel **out);
 /* parallax.c: ub_parallax_blur computing only the window [x0, x0 + w) x [y0, y0 + h) of the output
    (the same values as the whole call there); the rest of `out` is a copy of `in`. A training crop
    needs its own pixels only: its margin is read, not blurred. */

@@ -51,6 +51,8 @@ typedef struct draw {
     int objects;             /* moving objects when `object` is drawn: motion, then more[0..objects-2] */
     ub_object_motion more[UB__MAX_OBJECTS - 1];
     uint64_t more_mask_seed[UB__MAX_OBJECTS - 1];
+    int frames;              /* > 0: the exposure is the mean of this many video frames (shake and objects) */
+    double frame_duty;       /* the exposed share of each frame's time slot */
     double focal_mm, f_number, focus_quantile, focus_m, sensor_width_mm;
     int blades;
     double blade_rotation;
@@ -170,6 +172,13 @@ static void draw_scene(const ub__synth_config *c, uint64_t seed, uint64_t index,
         draw_motion(&r, c, &d->more[i]);
         d->more_mask_seed[i] = ub_rng_derive(seed, index, 16 + (uint64_t)i);
     }
+    const int framed = chance(&r, c->shake.frames_p), frames = pick_count(&r, c->shake.frames_count);
+    d->frame_duty = pick(&r, c->shake.frames_duty);
+    d->frames = framed && d->shake ? frames : 0;
+    if (d->frames) { /* objects move in the same frames: as many copies */
+        d->motion.samples = d->frames;
+        for (int i = 0; i + 1 < count; i++) d->more[i].samples = d->frames;
+    }
 }
 
 static void draw_params(const ub__synth_config *c, uint64_t seed, uint64_t index, draw *d) {
@@ -223,7 +232,7 @@ static void draw_params(const ub__synth_config *c, uint64_t seed, uint64_t index
     ub_rng_seed(&clean_rng, ub_rng_derive(seed, index, 4));
     d->clean = c->clean.p > 0 && chance(&clean_rng, c->clean.p);
     if (d->clean) {
-        d->gaussian = d->linear = d->shake = d->rotational = d->object = d->defocus = d->parallax = 0;
+        d->gaussian = d->linear = d->shake = d->rotational = d->object = d->defocus = d->parallax = d->frames = 0;
         d->highlights = d->jpeg = 0;
         d->shot_gain = d->read_noise = 0;
     }
@@ -469,7 +478,13 @@ static ub_status camera_shake(ub_synth *s, const draw *d, const stage_inputs *si
     ub_trajectory *t = NULL;
     ub_image *next = NULL;
     ub_status st = ub_trajectory_shake(ctx, &r, &d->shake_params, &t);
-    if (st == UB_OK) st = ub_kernel_from_trajectory(ctx, t, 0, kernel);
+    if (st == UB_OK && d->frames) { /* video frames: the kernel of separate copies, the warps see the exposed points */
+        ub_trajectory *open = NULL;
+        st = ub__kernel_from_frames(ctx, t, d->frames, d->frame_duty, kernel);
+        if (st == UB_OK) st = ub__trajectory_frames(ctx, t, d->frames, d->frame_duty, &open);
+        ub_trajectory_destroy(&t);
+        t = open;
+    } else if (st == UB_OK) st = ub_kernel_from_trajectory(ctx, t, 0, kernel);
     if (st == UB_OK) {
         if (d->rotational) st = ub_warp_blur(ctx, *lin, t, d->focal_px, warp_samples(s, d, *lin), &next);
         else if (d->parallax) {
@@ -622,6 +637,8 @@ static char *params_json(const draw *d, uint64_t seed, uint64_t index, const ub_
                                 json_pack("{s:f, s:f, s:f, s:f}", "reference_quantile", d->parallax_quantile, "max_gain",
                                           d->parallax_gain, "translation_share", d->parallax_share, "forward",
                                           d->parallax_forward));
+        if (sh && d->frames)
+            json_object_set_new(sh, "frames", json_pack("{s:i, s:f}", "count", d->frames, "duty", d->frame_duty));
         if (sh && d->rotational)
             json_object_set_new(sh, "rotation", json_pack("{s:f, s:f, s:f}", "degrees", p->rotation_deg,
                                                           "roll_weight", p->roll_weight, "focal_px", d->focal_px));

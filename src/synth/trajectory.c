@@ -462,3 +462,88 @@ ub_status ub_kernel_from_trajectory(ub_ctx *ctx, const ub_trajectory *t, int siz
     ub__free(acc);
     return UB_OK;
 }
+
+/* ---- discrete frames (a clip averaged from video frames: GoPro-style pairs) ---- */
+
+/* Point i of n lies at time (i + 1/2) / n of the exposure; of `frames` equal slots, the first `duty`
+   of each is open (the frame's own exposure), the rest closed (the gap until the next frame). */
+static int point_frame(int i, int n, int frames, double duty) {
+    const double slot = ((double)i + 0.5) / (double)n * (double)frames;
+    const int k = (int)floor(slot);
+    return slot - (double)k < duty ? (k < frames ? k : frames - 1) : -1;
+}
+
+static ub_status check_frames(ub_ctx *ctx, const ub_trajectory *t, int frames, double duty) {
+    if (frames < 1 || frames > t->n || !(duty > 0.0 && duty <= 1.0))
+        return ub__fail(ctx, UB_ERR_INVALID, "frames: need 1 <= frames <= %d points and 0 < duty <= 1 (got %d, %g)",
+                        t->n, frames, duty);
+    return UB_OK;
+}
+
+ub_status ub__trajectory_frames(ub_ctx *ctx, const ub_trajectory *t, int frames, double duty, ub_trajectory **out) {
+    *out = NULL;
+    ub_status st = check_path(ctx, t);
+    if (st == UB_OK) st = check_frames(ctx, t, frames, duty);
+    if (st) return st;
+    int kept = 0;
+    for (int i = 0; i < t->n; i++) kept += point_frame(i, t->n, frames, duty) >= 0;
+    if (kept == 0) return ub__fail(ctx, UB_ERR_INVALID, "frames: no point of the path is exposed");
+    const int rotation = t->yaw || t->pitch || t->roll;
+    if ((st = trajectory_alloc(ctx, kept, rotation, out))) return st;
+    for (int i = 0, j = 0; i < t->n; i++) {
+        if (point_frame(i, t->n, frames, duty) < 0) continue;
+        (*out)->x[j] = t->x[i], (*out)->y[j] = t->y[i];
+        if (rotation) {
+            (*out)->yaw[j] = t->yaw ? t->yaw[i] : 0.0;
+            (*out)->pitch[j] = t->pitch ? t->pitch[i] : 0.0;
+            (*out)->roll[j] = t->roll ? t->roll[i] : 0.0;
+        }
+        j++;
+    }
+    return UB_OK;
+}
+
+ub_status ub__kernel_from_frames(ub_ctx *ctx, const ub_trajectory *t, int frames, double duty, ub_kernel **out) {
+    ub_trajectory *open = NULL;
+    ub_status st = ub__trajectory_frames(ctx, t, frames, duty, &open);
+    if (st) return st;
+    /* each frame's piece of the path, rasterised as a path of its own (its points are consecutive in
+       `open`), equal mass per frame; centred on the frames' mean centroid */
+    int *first = ub__calloc((size_t)frames + 1, sizeof(int));
+    double cx = 0.0, cy = 0.0;
+    int pieces = 0;
+    if (!first) st = ub__fail(ctx, UB_ERR_NOMEM, "out of memory for a frames PSF");
+    for (int i = 0, j = 0, last = -1; st == UB_OK && i < t->n; i++) {
+        const int k = point_frame(i, t->n, frames, duty);
+        if (k < 0) continue;
+        if (k != last) first[pieces++] = j, last = k;
+        j++;
+    }
+    if (st == UB_OK) first[pieces] = open->n;
+    for (int p = 0; st == UB_OK && p < pieces; p++) {
+        const ub_trajectory piece = {first[p + 1] - first[p], open->x + first[p], open->y + first[p], NULL, NULL, NULL};
+        double px, py;
+        path_centroid(&piece, &px, &py);
+        cx += px / pieces, cy += py / pieces;
+    }
+    const int size = st == UB_OK ? auto_size(open, cx, cy) : 0;
+    const size_t cells = (size_t)size * size;
+    double *acc = st == UB_OK ? ub__alloc(sizeof(double) * cells * 2) : NULL;
+    if (st == UB_OK && !acc) st = ub__fail(ctx, UB_ERR_NOMEM, "out of memory for a %dx%d PSF", size, size);
+    if (st == UB_OK) st = ub_kernel_create(ctx, size, size, out);
+    if (st == UB_OK) {
+        double *sum = acc + cells, mass = 0.0;
+        memset(sum, 0, sizeof(double) * cells);
+        for (int p = 0; p < pieces; p++) {
+            const ub_trajectory piece = {first[p + 1] - first[p], open->x + first[p], open->y + first[p], NULL, NULL, NULL};
+            splat_path(&piece, -cx, -cy, size, acc);
+            for (size_t i = 0; i < cells; i++) sum[i] += acc[i] / pieces;
+        }
+        for (size_t i = 0; i < cells; i++) mass += sum[i];
+        for (size_t i = 0; i < cells; i++) (*out)->data[i] = (float)(sum[i] / mass);
+    }
+    ub__free(acc);
+    ub__free(first);
+    ub_trajectory_destroy(&open);
+    return st;
+}
