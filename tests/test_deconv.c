@@ -532,6 +532,30 @@ static ub_status copy_plane(ub_ctx *ctx, const float *in, float *out, int64_t w,
     return UB_OK;
 }
 
+/* ub__run_jobs: every job runs once (on 1 and 3 threads), and a failure's message reaches the caller. */
+static ub_status fill_job(ub_ctx *ctx, void *arg, int64_t i) {
+    int *ran = arg;
+    if (i == 5 && ran[100] == 1) return ub__fail(ctx, UB_ERR_INVALID, "job %d failed", (int)i);
+    ran[i] += 1 + (ub_ctx_threads(ctx) == 1 ? 0 : 1000); /* a worker's context has one thread */
+    return UB_OK;
+}
+
+static void test_jobs(void) {
+    for (int threads = 1; threads <= 3; threads += 2) {
+        ub_ctx *ctx = test_ctx(threads);
+        int ran[101] = {0};
+        CHECK_OK(ctx, ub__run_jobs(ctx, 40, fill_job, ran));
+        int once = 1;
+        for (int i = 0; i < 40; i++) once &= ran[i] == 1;
+        CHECK_MSG(once, "%d threads: a job did not run exactly once on a one-thread context", threads);
+        memset(ran, 0, sizeof ran);
+        ran[100] = 1;
+        CHECK(ub__run_jobs(ctx, 40, fill_job, ran) == UB_ERR_INVALID);
+        CHECK_MSG(strstr(ub_last_error(ctx), "job 5 failed") != NULL, "'%s'", ub_last_error(ctx));
+        ub_ctx_destroy(&ctx);
+    }
+}
+
 static void test_tiles(void) {
     ub_ctx *ctx = test_ctx(2);
     ub_deconv_params p;
@@ -637,6 +661,7 @@ int main(void) {
     test_improves();
     test_hostile();
     test_colour_threads();
+    test_jobs();
     test_tiles();
     test_luma_chroma();
     return test_finish("test_deconv");

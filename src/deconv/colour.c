@@ -65,31 +65,49 @@ static void add_enlarged(float *plane, int64_t w, int64_t h, const float *change
 }
 
 /* One colour difference (in place, w x h): reduced, deconvolved with the halved kernel, its change
-   enlarged and added. `small` and `solved` are scratch of the reduced size. */
+   enlarged and added. */
 static ub_status chroma_plane(ub_ctx *ctx, ub__deconv_plane_fn solve, float *diff, int64_t w, int64_t h,
-                              const ub_kernel *half, const ub_deconv_params *p, float *small, float *solved) {
+                              const ub_kernel *half, const ub_deconv_params *p) {
     const int64_t hw = (w + 1) / 2, hh = (h + 1) / 2;
-    reduce(diff, w, h, small);
+    float *small = ub__alloc((size_t)(hw * hh) * sizeof(float)), *solved = ub__alloc((size_t)(hw * hh) * sizeof(float));
+    ub_status st = small && solved ? UB_OK : ub__fail(ctx, UB_ERR_NOMEM, "deconvolve: out of memory");
+    if (st == UB_OK) reduce(diff, w, h, small);
     /* half the iterations: the differences have few edges, and the halved kernel is short, so the
        continuation converges sooner (docs/blind.md, "Large photos": the cost in PSNR measured) */
     ub_deconv_params q = *p;
     q.iterations = p->iterations > 1 ? (p->iterations + 1) / 2 : p->iterations;
-    ub_status st = ub__deconv_plane(ctx, solve, small, solved, hw, hh, half, &q);
-    if (st) return st;
-    for (int64_t i = 0; i < hw * hh; i++) solved[i] -= small[i];
-    add_enlarged(diff, w, h, solved, hw, hh);
-    return UB_OK;
+    if (st == UB_OK) st = ub__deconv_plane(ctx, solve, small, solved, hw, hh, half, &q);
+    if (st == UB_OK) {
+        for (int64_t i = 0; i < hw * hh; i++) solved[i] -= small[i];
+        add_enlarged(diff, w, h, solved, hw, hh);
+    }
+    ub__free(small);
+    ub__free(solved);
+    return st;
+}
+
+/* The two colour differences, R - Y and B - Y, as two jobs (ub__run_jobs: side by side on 2 threads). */
+typedef struct chroma_job {
+    ub__deconv_plane_fn solve;
+    float *diff[2];
+    int64_t w, h;
+    const ub_kernel *half;
+    const ub_deconv_params *p;
+} chroma_job;
+
+static ub_status chroma_one(ub_ctx *ctx, void *arg, int64_t i) {
+    const chroma_job *j = arg;
+    return chroma_plane(ctx, j->solve, j->diff[i], j->w, j->h, j->half, j->p);
 }
 
 ub_status ub__deconv_luma_chroma(ub_ctx *ctx, ub__deconv_plane_fn solve, const ub_image *in, ub_image *out,
                                  const ub_kernel *k, const ub_deconv_params *p) {
-    const int64_t w = in->width, h = in->height, n = w * h, hn = ((w + 1) / 2) * ((h + 1) / 2);
+    const int64_t w = in->width, h = in->height, n = w * h;
     const float *r = ub_image_plane(in, 0), *g = ub_image_plane(in, 1), *b = ub_image_plane(in, 2);
     float *ro = ub_image_plane(out, 0), *go = ub_image_plane(out, 1), *bo = ub_image_plane(out, 2);
     ub_kernel *half = NULL;
-    float *luma = ub__alloc((size_t)n * sizeof(float)), *small = ub__alloc((size_t)hn * sizeof(float)),
-          *solved = ub__alloc((size_t)hn * sizeof(float));
-    ub_status st = luma && small && solved ? UB_OK : ub__fail(ctx, UB_ERR_NOMEM, "deconvolve: out of memory");
+    float *luma = ub__alloc((size_t)n * sizeof(float));
+    ub_status st = luma ? UB_OK : ub__fail(ctx, UB_ERR_NOMEM, "deconvolve: out of memory");
     if (st == UB_OK) st = halve_kernel(ctx, k, &half);
     if (st) goto done;
     /* the differences go straight into the output's R and B planes, the luma in G's, then Y into `luma` */
@@ -99,8 +117,8 @@ ub_status ub__deconv_luma_chroma(ub_ctx *ctx, ub__deconv_plane_fn solve, const u
     }
     if ((st = ub__deconv_plane(ctx, solve, go, luma, w, h, k, p)) != UB_OK) goto done;
     if ((st = ub__progress(ctx, 0.6, "deconvolve")) != UB_OK) goto done;
-    if ((st = chroma_plane(ctx, solve, ro, w, h, half, p, small, solved)) != UB_OK) goto done;
-    if ((st = chroma_plane(ctx, solve, bo, w, h, half, p, small, solved)) != UB_OK) goto done;
+    chroma_job job = {solve, {ro, bo}, w, h, half, p};
+    if ((st = ub__run_jobs(ctx, 2, chroma_one, &job)) != UB_OK) goto done;
     for (int64_t i = 0; i < n; i++) {
         const float y = luma[i], red = y + ro[i], blue = y + bo[i];
         ro[i] = red, bo[i] = blue, go[i] = (y - WR * red - WB * blue) / WG;
@@ -108,7 +126,5 @@ ub_status ub__deconv_luma_chroma(ub_ctx *ctx, ub__deconv_plane_fn solve, const u
 done:
     ub_kernel_destroy(&half);
     ub__free(luma);
-    ub__free(small);
-    ub__free(solved);
     return st;
 }

@@ -99,6 +99,14 @@ ub_status ub__deconv_plane(ub_ctx *ctx, ub__deconv_plane_fn solve, const float *
 ub_status ub__deconv_plane_tiles(ub_ctx *ctx, ub__deconv_plane_fn solve, const float *in, float *out, int64_t w,
                                  int64_t h, const ub_kernel *k, const ub_deconv_params *p, int64_t core);
 
+/* Runs job(ctx_i, arg, i) for i in [0, count): on one thread in order, or, when the context has
+   several, concurrently, one job per thread, each on a context of its own with one thread (a whole
+   solve per thread spends no time in the FFT passes' barriers). Jobs must write disjoint outputs and
+   not depend on their thread count; the first failure's message reaches `ctx` and the remaining
+   jobs are skipped. Progress is reported per job (with several threads). */
+typedef ub_status (*ub__job_fn)(ub_ctx *ctx, void *arg, int64_t i);
+ub_status ub__run_jobs(ub_ctx *ctx, int64_t count, ub__job_fn job, void *arg);
+
 /* ---- colour.c ---- */
 
 /* UB_DECONV_COLOUR_LUMA: the 3-colour image `in` deconvolved with solve() into `out` (a clone of
