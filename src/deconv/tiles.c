@@ -86,7 +86,7 @@ ub_status ub__run_jobs(ub_ctx *ctx, int64_t count, ub__job_fn job, void *arg) {
             mine = failed;
             if (mine != UB_OK) continue;
             mine = made == UB_OK ? job(own, arg, i) : UB_ERR_NOMEM;
-#pragma omp critical(ub_deconv_jobs)
+#pragma omp critical /* unnamed: a named one is an exported symbol of the library */
             { /* (failed is read outside this section: written atomically) */
                 ub_status now = failed;
                 if (mine != UB_OK && now == UB_OK) {
