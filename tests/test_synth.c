@@ -383,6 +383,11 @@ static void test_scene_3d(void) {
         CHECK(strstr(whole.params_json, "\"frames\"") != NULL);
         const double d = crop_vs_whole(crop.blurred, whole.blurred, 60, 40);
         CHECK_MSG(d < 1e-5, "a frames crop differs from the whole image's region by %g", d);
+        ub_kernel *k = NULL; /* `unblur kernels` draws the sample's own kernel: the frames' dashes */
+        CHECK_OK(ctx, ub_synth_kernel(framed, 2, 5, &k));
+        CHECK(k && whole.kernel && k->width == whole.kernel->width && k->height == whole.kernel->height &&
+              memcmp(k->data, whole.kernel->data, sizeof(float) * (size_t)(k->width * k->height)) == 0);
+        ub_kernel_destroy(&k);
     }
     ub_synth_sample_free(&whole), ub_synth_sample_free(&crop);
     ub_synth_destroy(&framed);

@@ -816,7 +816,8 @@ ub_status ub_synth_kernel(ub_synth *s, uint64_t seed, uint64_t index, ub_kernel 
     } else {
         return ub__fail(ctx, UB_ERR_INVALID, "synth: sample %llu applies no camera blur", (unsigned long long)index);
     }
-    if (st == UB_OK) st = ub_kernel_from_trajectory(ctx, t, 0, out);
+    if (st == UB_OK && d.shake && d.frames) st = ub__kernel_from_frames(ctx, t, d.frames, d.frame_duty, out);
+    else if (st == UB_OK) st = ub_kernel_from_trajectory(ctx, t, 0, out);
     ub_trajectory_destroy(&t);
     return st;
 }
