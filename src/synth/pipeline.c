@@ -13,12 +13,10 @@
    The sharp target gets the same radiance, clipping and response: no blur,
    noise or JPEG.
 
-   Determinism: every parameter is drawn from a generator seeded by
-   (seed, index), all of them for every sample whether or not their effect is
-   applied (so that changing one probability does not reshuffle the rest);
-   trajectories, masks and noise use their own derived streams. The modules
-   called are thread-count invariant, so a sample is byte-identical on any
-   number of threads.
+   Determinism: every parameter is drawn from (seed, index) by synth/draw.c
+   (which also writes the sample's JSON record); the modules called are
+   thread-count invariant, so a sample is byte-identical on any number of
+   threads.
 
    Crops for training take a margin around the crop that covers the blur of
    this sample, blur that region and keep its centre, so the crop has no
@@ -29,40 +27,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "synth/config.h"
+#include "synth/draw.h"
 
 struct ub_synth {
     ub_ctx *ctx;
     ub__synth_config cfg;
 };
 
-/* What one sample drew. */
-typedef struct draw {
-    int gaussian, linear, shake, rotational, object, defocus, highlights, jpeg;
-    int clean; /* a clean sample: every effect drawn above is switched off */
-    double sigma;
-    double line_length, line_angle;
-    ub_shake_params shake_params;
-    double focal_px;
-    ub_object_motion motion;
-    /* the scene's own stream (drawn after everything above, so configs without these draw as before) */
-    int parallax;            /* the shake translates in depth: synth/parallax.c */
-    double parallax_quantile, parallax_gain, parallax_share, parallax_forward;
-    int objects;             /* moving objects when `object` is drawn: motion, then more[0..objects-2] */
-    ub_object_motion more[UB__MAX_OBJECTS - 1];
-    uint64_t more_mask_seed[UB__MAX_OBJECTS - 1];
-    int frames;              /* > 0: the exposure is the mean of this many video frames (shake and objects) */
-    double frame_duty;       /* the exposed share of each frame's time slot */
-    double focal_mm, f_number, focus_quantile, focus_m, sensor_width_mm;
-    int blades;
-    double blade_rotation;
-    double exposure, hl_threshold, hl_factor, shot_gain, read_noise, gamma;
-    ub_crf crf;
-    int jpeg_quality;
-    uint64_t trajectory_seed, mask_seed, noise_seed;
-} draw;
-
-static const double DEG = 3.14159265358979323846 / 180.0;
 
 /* Depth enters the depth-scaled Gaussian by rank: a table of this many quantiles. */
 enum { DEPTH_QUANTILES = 64 };
@@ -126,116 +97,6 @@ void ub_synth_sample_free(ub_synth_sample *out) {
     ub_kernel_destroy(&out->kernel);
     free(out->params_json);
     out->params_json = NULL;
-}
-
-/* ---- drawing ---- */
-
-static double pick(ub_rng *r, ub__range g) {
-    double u = ub_rng_uniform(r);
-    if (g.log) return exp(log(g.lo) + u * (log(g.hi) - log(g.lo)));
-    return g.lo + u * (g.hi - g.lo);
-}
-
-static int chance(ub_rng *r, double p) { return ub_rng_uniform(r) < p; }
-
-/* An integer uniform over [lo, hi] of a range. */
-static int pick_count(ub_rng *r, ub__range g) {
-    const int lo = (int)ceil(g.lo), hi = (int)floor(g.hi);
-    if (hi <= lo) return lo;
-    const int n = lo + (int)floor(ub_rng_uniform(r) * (hi - lo + 1));
-    return n > hi ? hi : n;
-}
-
-/* One object's motion, as the config's `object` section draws it. */
-static void draw_motion(ub_rng *r, const ub__synth_config *c, ub_object_motion *m) {
-    double travel = pick(r, c->object.translate), direction = pick(r, c->object.angle) * DEG;
-    m->dx = travel * cos(direction);
-    m->dy = travel * sin(direction);
-    m->rotation = pick(r, c->object.rotate_deg) * DEG;
-    m->scale = pick(r, c->object.scale);
-    m->samples = c->object.samples;
-}
-
-/* The 3-D scene's draws (parallax, more objects) from a stream of their own. */
-static void draw_scene(const ub__synth_config *c, uint64_t seed, uint64_t index, draw *d) {
-    ub_rng r;
-    ub_rng_seed(&r, ub_rng_derive(seed, index, 5));
-    const int moves = chance(&r, c->shake.parallax_p);
-    d->parallax = moves && d->shake && !d->rotational; /* a rotational shake keeps its homographies */
-    d->parallax_quantile = pick(&r, c->shake.parallax_quantile);
-    d->parallax_gain = pick(&r, c->shake.parallax_gain);
-    d->parallax_share = pick(&r, c->shake.parallax_share);
-    d->parallax_forward = pick(&r, c->shake.parallax_forward);
-    const int count = pick_count(&r, c->object.count);
-    d->objects = d->object ? count : 0;
-    for (int i = 0; i + 1 < count; i++) {
-        draw_motion(&r, c, &d->more[i]);
-        d->more_mask_seed[i] = ub_rng_derive(seed, index, 16 + (uint64_t)i);
-    }
-    const int framed = chance(&r, c->shake.frames_p), frames = pick_count(&r, c->shake.frames_count);
-    d->frame_duty = pick(&r, c->shake.frames_duty);
-    d->frames = framed && d->shake ? frames : 0;
-    if (d->frames) { /* objects move in the same frames: as many copies */
-        d->motion.samples = d->frames;
-        for (int i = 0; i + 1 < count; i++) d->more[i].samples = d->frames;
-    }
-}
-
-static void draw_params(const ub__synth_config *c, uint64_t seed, uint64_t index, draw *d) {
-    ub_rng r;
-    ub_rng_seed(&r, ub_rng_derive(seed, index, 0));
-    memset(d, 0, sizeof *d);
-    d->gaussian = chance(&r, c->gaussian.p);
-    d->sigma = pick(&r, c->gaussian.sigma);
-    d->linear = chance(&r, c->linear.p);
-    d->line_length = pick(&r, c->linear.length);
-    d->line_angle = pick(&r, c->linear.angle);
-    d->shake = chance(&r, c->shake.p);
-    ub_shake_default(&d->shake_params);
-    d->shake_params.length = pick(&r, c->shake.length);
-    d->shake_params.anxiety = pick(&r, c->shake.anxiety);
-    d->shake_params.centripetal = pick(&r, c->shake.centripetal);
-    d->shake_params.big_shake = pick(&r, c->shake.big_shake);
-    d->shake_params.gaussian = pick(&r, c->shake.gaussian);
-    d->shake_params.samples = c->shake.samples;
-    d->rotational = chance(&r, c->shake.rotation_p);
-    double rotation = pick(&r, c->shake.rotation_deg), roll = pick(&r, c->shake.roll_weight);
-    d->focal_px = pick(&r, c->shake.focal_px);
-    if (d->rotational) d->shake_params.rotation_deg = rotation, d->shake_params.roll_weight = roll;
-    d->object = chance(&r, c->object.p);
-    draw_motion(&r, c, &d->motion);
-    d->defocus = chance(&r, c->defocus.p);
-    d->focal_mm = pick(&r, c->defocus.focal_mm);
-    d->f_number = pick(&r, c->defocus.f_number);
-    d->focus_quantile = pick(&r, c->defocus.focus_quantile);
-    d->focus_m = pick(&r, c->defocus.focus_m);
-    d->sensor_width_mm = pick(&r, c->defocus.sensor_width_mm);
-    d->blades = (int)floor(pick(&r, c->defocus.blades));
-    d->blade_rotation = ub_rng_uniform(&r) * 2 * 3.14159265358979323846;
-    d->exposure = pick(&r, c->sensor.exposure);
-    d->highlights = chance(&r, c->sensor.highlights_p);
-    d->hl_threshold = pick(&r, c->sensor.highlights_threshold);
-    d->hl_factor = pick(&r, c->sensor.highlights_factor);
-    d->shot_gain = pick(&r, c->sensor.shot_gain);
-    d->read_noise = pick(&r, c->sensor.read_noise);
-    d->crf = chance(&r, c->sensor.srgb_p) ? UB_CRF_SRGB : UB_CRF_GAMMA;
-    d->gamma = pick(&r, c->sensor.gamma);
-    d->jpeg = chance(&r, c->sensor.jpeg_p);
-    d->jpeg_quality = (int)lround(pick(&r, c->sensor.jpeg_quality));
-    d->trajectory_seed = ub_rng_derive(seed, index, 1);
-    d->mask_seed = ub_rng_derive(seed, index, 2);
-    d->noise_seed = ub_rng_derive(seed, index, 3);
-    draw_scene(c, seed, index, d);
-    /* clean samples (a network must learn to leave a sharp, clean photo alone) are decided by a stream
-       of their own, so that a config without them draws exactly what it drew before */
-    ub_rng clean_rng;
-    ub_rng_seed(&clean_rng, ub_rng_derive(seed, index, 4));
-    d->clean = c->clean.p > 0 && chance(&clean_rng, c->clean.p);
-    if (d->clean) {
-        d->gaussian = d->linear = d->shake = d->rotational = d->object = d->defocus = d->parallax = d->frames = 0;
-        d->highlights = d->jpeg = 0;
-        d->shot_gain = d->read_noise = 0;
-    }
 }
 
 /* ---- helpers ---- */
@@ -303,7 +164,7 @@ static void depth_range(const ub_image *depth, double *lo, double *hi) {
 }
 
 /* The lens of a sample; the pixel pitch maps the sensor width onto the full image width. */
-static ub_lens lens_of(const draw *d, const ub_image *depth, int64_t full_width) {
+static ub_lens lens_of(const ub__draw *d, const ub_image *depth, int64_t full_width) {
     ub_lens lens = {d->focal_mm, d->f_number, d->focus_m > 0 ? d->focus_m : depth_quantile(depth, d->focus_quantile),
                     d->sensor_width_mm * 1000.0 / (double)full_width, d->blades, d->blade_rotation};
     /* a focus closer than the focal length is impossible; stay just beyond it */
@@ -442,23 +303,23 @@ typedef struct stage_inputs {
    exposure integrates into a smooth smear and not a few ghost copies: the
    farthest a pixel travels is bounded by the translation path plus the
    rotation times (focal length + the image's half-diagonal). */
-static int warp_samples(const ub_synth *s, const draw *d, const ub_image *img) {
+static int warp_samples(const ub_synth *s, const ub__draw *d, const ub_image *img) {
     const double half_diagonal = 0.5 * hypot((double)img->width, (double)img->height);
-    const double travel = d->shake_params.length + d->shake_params.rotation_deg * DEG * (d->focal_px + half_diagonal);
+    const double travel = d->shake_params.length + d->shake_params.rotation_deg * UB__DEG * (d->focal_px + half_diagonal);
     const double wanted = fmin(1024.0, ceil(1.5 * travel));
     return wanted > s->cfg.shake.warp_samples ? (int)wanted : s->cfg.shake.warp_samples;
 }
 
 /* How far parallax moves the fastest content over the exposure, in pixels, at most `radius` pixels
    from the principal point: the path times its largest gain, and the forward step's radial spread. */
-static double parallax_travel(const draw *d, double radius) {
+static double parallax_travel(const ub__draw *d, double radius) {
     const double gp = 1 - d->parallax_share + d->parallax_share * d->parallax_gain;
     return d->shake_params.length * gp + fabs(d->parallax_forward) * d->parallax_gain * radius;
 }
 
 /* The parallax of this sample: the reference depth, the principal point, and enough sub-frames that
    the fastest-moving content steps about a pixel (as warp_samples). */
-static ub_parallax parallax_of(const ub_synth *s, const draw *d, const stage_inputs *si) {
+static ub_parallax parallax_of(const ub_synth *s, const ub__draw *d, const stage_inputs *si) {
     ub_parallax p;
     ub_parallax_default(&p);
     p.depth_ref_m = si->parallax_ref_m;
@@ -471,7 +332,7 @@ static ub_parallax parallax_of(const ub_synth *s, const draw *d, const stage_inp
     return p;
 }
 
-static ub_status camera_shake(ub_synth *s, const draw *d, const stage_inputs *si, ub_image **lin, ub_kernel **kernel) {
+static ub_status camera_shake(ub_synth *s, const ub__draw *d, const stage_inputs *si, ub_image **lin, ub_kernel **kernel) {
     ub_ctx *ctx = s->ctx;
     ub_rng r;
     ub_rng_seed(&r, d->trajectory_seed);
@@ -501,10 +362,10 @@ static ub_status camera_shake(ub_synth *s, const draw *d, const stage_inputs *si
     return st;
 }
 
-static ub_status straight_motion(ub_ctx *ctx, const draw *d, ub_image **lin, ub_kernel **kernel) {
+static ub_status straight_motion(ub_ctx *ctx, const ub__draw *d, ub_image **lin, ub_kernel **kernel) {
     ub_trajectory *t = NULL;
     ub_image *next = NULL;
-    ub_status st = ub_trajectory_linear(ctx, d->line_length, d->line_angle * DEG, 256, &t);
+    ub_status st = ub_trajectory_linear(ctx, d->line_length, d->line_angle * UB__DEG, 256, &t);
     if (st == UB_OK) st = ub_kernel_from_trajectory(ctx, t, 0, kernel);
     if (st == UB_OK) st = ub_convolve(ctx, *lin, *kernel, UB_BORDER_REFLECT, &next);
     ub_trajectory_destroy(&t);
@@ -512,7 +373,7 @@ static ub_status straight_motion(ub_ctx *ctx, const draw *d, ub_image **lin, ub_
     return st;
 }
 
-static ub_status moving_object(ub_synth *s, const draw *d, const stage_inputs *si, ub_image **lin) {
+static ub_status moving_object(ub_synth *s, const ub__draw *d, const stage_inputs *si, ub_image **lin) {
     ub_ctx *ctx = s->ctx;
     ub_image *mask = NULL, *next = NULL;
     ub_status st = UB_OK;
@@ -542,13 +403,13 @@ static ub_status moving_object(ub_synth *s, const draw *d, const stage_inputs *s
    file clipped, so they are boosted (judged before the exposure change), then the
    exposure scales everything. The sharp target gets the same, so a light source
    is saturated in both images of a pair, as it would be in a real sharp photo. */
-static void scene_radiance(const draw *d, ub_image *lin) {
+static void scene_radiance(const ub__draw *d, ub_image *lin) {
     if (d->highlights) ub_boost_highlights(lin, d->hl_threshold, d->hl_factor);
     scale_colour(lin, d->exposure);
 }
 
 /* Applies the drawn blurs to `lin` (replaced); `kernel` receives the camera PSF, if any. */
-static ub_status blur_stage(ub_synth *s, const draw *d, const stage_inputs *si, ub_image **lin, ub_kernel **kernel) {
+static ub_status blur_stage(ub_synth *s, const ub__draw *d, const stage_inputs *si, ub_image **lin, ub_kernel **kernel) {
     ub_ctx *ctx = s->ctx;
     ub_status st = UB_OK;
     scene_radiance(d, *lin);
@@ -585,7 +446,7 @@ static ub_status blur_stage(ub_synth *s, const draw *d, const stage_inputs *si, 
 }
 
 /* How far this sample's blur reaches, in pixels: the margin a crop needs. */
-static int64_t blur_reach(const draw *d, const ub_image *depth, const ub_lens *lens, int size, double crop_radius) {
+static int64_t blur_reach(const ub__draw *d, const ub_image *depth, const ub_lens *lens, int size, double crop_radius) {
     double m = 2;
     if (d->gaussian) m += 3 * d->sigma + 1;
     if (d->linear) m += d->line_length / 2 + 1;
@@ -593,7 +454,7 @@ static int64_t blur_reach(const draw *d, const ub_image *depth, const ub_lens *l
         m += d->shake_params.length + 1;
         /* (crop_radius: the crop's farthest pixel from the image's centre, where forward motion is fastest) */
         if (d->parallax && depth) m += parallax_travel(d, crop_radius);
-        if (d->rotational) m += d->shake_params.rotation_deg * DEG * (d->focal_px + 2.0 * size) + 1;
+        if (d->rotational) m += d->shake_params.rotation_deg * UB__DEG * (d->focal_px + 2.0 * size) + 1;
     }
     if (d->object)
         m += hypot(d->motion.dx, d->motion.dy) / 2 + fabs(d->motion.rotation) * size +
@@ -608,7 +469,7 @@ static int64_t blur_reach(const draw *d, const ub_image *depth, const ub_lens *l
 
 /* ---- the camera stage (display-referred output) ---- */
 
-static ub_status camera_stage(ub_ctx *ctx, const draw *d, ub_image *blurred, ub_image *sharp) {
+static ub_status camera_stage(ub_ctx *ctx, const ub__draw *d, ub_image *blurred, ub_image *sharp) {
     ub_clip(blurred);
     ub_add_noise(ctx, blurred, d->shot_gain, d->read_noise, d->noise_seed);
     ub_clip(blurred);
@@ -616,57 +477,6 @@ static ub_status camera_stage(ub_ctx *ctx, const draw *d, ub_image *blurred, ub_
     ub_clip(sharp);
     ub_apply_crf(sharp, d->crf, d->gamma);
     return d->jpeg ? ub_jpeg_roundtrip(ctx, blurred, d->jpeg_quality) : UB_OK;
-}
-
-/* ---- the record of what was drawn ---- */
-
-static char *params_json(const draw *d, uint64_t seed, uint64_t index, const ub_kernel *k, const ub_lens *lens) {
-    json_t *o = json_pack("{s:I, s:I}", "seed", (json_int_t)seed, "index", (json_int_t)index);
-    if (!o) return NULL;
-    if (d->clean) json_object_set_new(o, "clean", json_true());
-    if (d->gaussian) json_object_set_new(o, "gaussian", json_pack("{s:f}", "sigma", d->sigma));
-    if (d->linear)
-        json_object_set_new(o, "linear", json_pack("{s:f, s:f}", "length", d->line_length, "angle", d->line_angle));
-    if (d->shake) {
-        const ub_shake_params *p = &d->shake_params;
-        json_t *sh = json_pack("{s:f, s:f, s:f, s:f, s:f, s:i}", "length", p->length, "anxiety", p->anxiety,
-                               "centripetal", p->centripetal, "big_shake", p->big_shake, "gaussian", p->gaussian,
-                               "samples", p->samples);
-        if (sh && d->parallax)
-            json_object_set_new(sh, "parallax",
-                                json_pack("{s:f, s:f, s:f, s:f}", "reference_quantile", d->parallax_quantile, "max_gain",
-                                          d->parallax_gain, "translation_share", d->parallax_share, "forward",
-                                          d->parallax_forward));
-        if (sh && d->frames)
-            json_object_set_new(sh, "frames", json_pack("{s:i, s:f}", "count", d->frames, "duty", d->frame_duty));
-        if (sh && d->rotational)
-            json_object_set_new(sh, "rotation", json_pack("{s:f, s:f, s:f}", "degrees", p->rotation_deg,
-                                                          "roll_weight", p->roll_weight, "focal_px", d->focal_px));
-        json_object_set_new(o, "shake", sh);
-    }
-    if (d->object) {
-        json_t *ob = json_pack("{s:f, s:f, s:f, s:f}", "dx", d->motion.dx, "dy", d->motion.dy, "rotate_deg",
-                               d->motion.rotation / DEG, "scale", d->motion.scale);
-        if (ob && d->objects > 1) json_object_set_new(ob, "count", json_integer(d->objects));
-        json_object_set_new(o, "object", ob);
-    }
-    if (d->defocus && lens)
-        json_object_set_new(o, "defocus",
-                            json_pack("{s:f, s:f, s:f, s:f, s:i}", "focal_mm", lens->focal_mm, "f_number", lens->f_number,
-                                      "focus_m", lens->focus_m, "pixel_pitch_um", lens->pixel_pitch_um, "blades",
-                                      lens->blades));
-    json_t *sensor = json_pack("{s:f, s:f, s:f, s:s}", "exposure", d->exposure, "shot_gain", d->shot_gain,
-                               "read_noise", d->read_noise, "response", d->crf == UB_CRF_SRGB ? "srgb" : "gamma");
-    if (sensor && d->crf == UB_CRF_GAMMA) json_object_set_new(sensor, "gamma", json_real(d->gamma));
-    if (sensor && d->highlights)
-        json_object_set_new(sensor, "highlights",
-                            json_pack("{s:f, s:f}", "threshold", d->hl_threshold, "factor", d->hl_factor));
-    if (sensor && d->jpeg) json_object_set_new(sensor, "jpeg_quality", json_integer(d->jpeg_quality));
-    json_object_set_new(o, "sensor", sensor);
-    if (k) json_object_set_new(o, "kernel_size", json_pack("[i,i]", k->width, k->height));
-    char *text = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
-    json_decref(o);
-    return text;
 }
 
 /* ---- samples ---- */
@@ -698,14 +508,14 @@ static ub_status linearise(ub_ctx *ctx, const ub_image *src, ub_image **out) {
 
 /* Whether this sample reads depth: the depth-scaled Gaussian, defocus, or an object
    taken from a given depth map's near layer. */
-static int needs_depth(const ub_synth *s, const draw *d, const ub_synth_inputs *in) {
+static int needs_depth(const ub_synth *s, const ub__draw *d, const ub_synth_inputs *in) {
     return (d->gaussian && s->cfg.gaussian.depth_scaled) || d->defocus || (d->object && in->depth && !in->mask) ||
            d->parallax;
 }
 
 /* The depth the sample uses: the given one, or a ground plane from 1 m to 20 m;
    NULL when the sample does not need one (no plane made, no focus search). */
-static ub_status scene_depth(ub_ctx *ctx, const ub_synth *s, const draw *d, const ub_synth_inputs *in,
+static ub_status scene_depth(ub_ctx *ctx, const ub_synth *s, const ub__draw *d, const ub_synth_inputs *in,
                              ub_image **owned, const ub_image **depth, stage_inputs *si) {
     *owned = NULL;
     *depth = NULL;
@@ -726,11 +536,11 @@ static ub_status scene_depth(ub_ctx *ctx, const ub_synth *s, const draw *d, cons
     return UB_OK;
 }
 
-static ub_status finish(ub_ctx *ctx, const draw *d, uint64_t seed, uint64_t index, const stage_inputs *si,
+static ub_status finish(ub_ctx *ctx, const ub__draw *d, uint64_t seed, uint64_t index, const stage_inputs *si,
                         ub_synth_sample *out) {
     ub_status st = camera_stage(ctx, d, out->blurred, out->sharp);
     if (st) return st;
-    out->params_json = params_json(d, seed, index, out->kernel, d->defocus ? &si->lens : NULL);
+    out->params_json = ub__draw_json(d, seed, index, out->kernel, d->defocus ? &si->lens : NULL);
     if (!out->params_json) return ub__fail(ctx, UB_ERR_NOMEM, "synth: out of memory");
     out->blurred->bit_depth = out->sharp->bit_depth;
     return UB_OK;
@@ -742,8 +552,8 @@ ub_status ub_synth_run(ub_synth *s, const ub_synth_inputs *in, uint64_t seed, ui
     memset(out, 0, sizeof *out);
     ub_status st = check_inputs(ctx, in);
     if (st) return st;
-    draw d;
-    draw_params(&s->cfg, seed, index, &d);
+    ub__draw d;
+    ub__draw_sample(&s->cfg, seed, index, &d);
     ub_image *plane = NULL;
     stage_inputs si = {.mask = in->mask, .depth_given = in->depth != NULL, .cx = NAN, .cy = NAN};
     if ((st = scene_depth(ctx, s, &d, in, &plane, &si.depth, &si)) == UB_OK) st = linearise(ctx, in->sharp, &out->blurred);
@@ -766,8 +576,8 @@ ub_status ub_synth_crop(ub_synth *s, const ub_synth_inputs *in, int64_t x0, int6
     if (size < 1 || x0 < 0 || y0 < 0 || x0 + size > sh->width || y0 + size > sh->height)
         return ub__fail(ctx, UB_ERR_INVALID, "synth: crop %d at (%lld,%lld) is not inside the %lldx%lld image", size,
                         (long long)x0, (long long)y0, (long long)sh->width, (long long)sh->height);
-    draw d;
-    draw_params(&s->cfg, seed, index, &d);
+    ub__draw d;
+    ub__draw_sample(&s->cfg, seed, index, &d);
     ub_image *plane = NULL, *region = NULL, *depth_r = NULL, *mask_r = NULL, *lin = NULL;
     stage_inputs si = {.depth_given = in->depth != NULL, .cx0 = (double)(sh->width - 1) / 2, .cy0 = (double)(sh->height - 1) / 2};
     const ub_image *depth = NULL;
@@ -801,8 +611,8 @@ ub_status ub_synth_crop(ub_synth *s, const ub_synth_inputs *in, int64_t x0, int6
 ub_status ub_synth_kernel(ub_synth *s, uint64_t seed, uint64_t index, ub_kernel **out) {
     ub_ctx *ctx = s->ctx;
     *out = NULL;
-    draw d;
-    draw_params(&s->cfg, seed, index, &d);
+    ub__draw d;
+    ub__draw_sample(&s->cfg, seed, index, &d);
     ub_trajectory *t = NULL;
     ub_status st = UB_OK;
     if (d.shake) {
@@ -810,7 +620,7 @@ ub_status ub_synth_kernel(ub_synth *s, uint64_t seed, uint64_t index, ub_kernel 
         ub_rng_seed(&r, d.trajectory_seed);
         st = ub_trajectory_shake(ctx, &r, &d.shake_params, &t);
     } else if (d.linear) {
-        st = ub_trajectory_linear(ctx, d.line_length, d.line_angle * DEG, 256, &t);
+        st = ub_trajectory_linear(ctx, d.line_length, d.line_angle * UB__DEG, 256, &t);
     } else if (d.gaussian) {
         return ub_kernel_gaussian(ctx, d.sigma, out);
     } else {
