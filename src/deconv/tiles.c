@@ -7,9 +7,9 @@
    unknown, exactly as at the picture's borders, so a tile is only unsure of its outer band, about
    one kernel wide. The margin is that band (the kernel's longer side) plus a feather F; across the
    feather, 2F wide and centred on the boundary between two cores, the tiles are blended with linear
-   weights that sum to 1. Tiles run concurrently, one per thread (see ub__deconv_plane_tiles), and are
-   added in a fixed order, so the output does not depend on the thread count. Whole-plane semantics (ZERO, PERIODIC) are not
-   tiled. Measured against the whole plane: docs/blind.md ("Large photos"). */
+   weights that sum to 1. Tiles run concurrently, one per thread (ub__run_jobs), and are added in a
+   fixed order, so the output does not depend on the thread count. Whole-plane semantics (ZERO,
+   PERIODIC) are not tiled. Measured against the whole plane: docs/blind.md ("Large photos"). */
 #include <string.h>
 
 #include "deconv/internal.h"
@@ -48,14 +48,18 @@ typedef struct tile {
     int64_t cx0, cx1, cy0, cy1, ex0, ex1, ey0, ey1, ax0, ax1, ay0, ay1;
 } tile;
 
+/* [c0 - by, c1 + by) clipped to [0, len). */
+static void widen(int64_t c0, int64_t c1, int64_t by, int64_t len, int64_t *lo, int64_t *hi) {
+    *lo = c0 - by > 0 ? c0 - by : 0;
+    *hi = c1 + by < len ? c1 + by : len;
+}
+
 static tile tile_at(int64_t tx, int64_t ty, int64_t nx, int64_t ny, int64_t w, int64_t h, int64_t margin, int64_t f) {
     tile t;
     t.cy0 = core_edge(ty, ny, h), t.cy1 = core_edge(ty + 1, ny, h);
     t.cx0 = core_edge(tx, nx, w), t.cx1 = core_edge(tx + 1, nx, w);
-    t.ey0 = t.cy0 - margin > 0 ? t.cy0 - margin : 0, t.ey1 = t.cy1 + margin < h ? t.cy1 + margin : h;
-    t.ex0 = t.cx0 - margin > 0 ? t.cx0 - margin : 0, t.ex1 = t.cx1 + margin < w ? t.cx1 + margin : w;
-    t.ay0 = t.cy0 - f > 0 ? t.cy0 - f : 0, t.ay1 = t.cy1 + f < h ? t.cy1 + f : h;
-    t.ax0 = t.cx0 - f > 0 ? t.cx0 - f : 0, t.ax1 = t.cx1 + f < w ? t.cx1 + f : w;
+    widen(t.cy0, t.cy1, margin, h, &t.ey0, &t.ey1), widen(t.cx0, t.cx1, margin, w, &t.ex0, &t.ex1);
+    widen(t.cy0, t.cy1, f, h, &t.ay0, &t.ay1), widen(t.cx0, t.cx1, f, w, &t.ax0, &t.ax1);
     return t;
 }
 

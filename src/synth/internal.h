@@ -29,6 +29,17 @@ static inline float ub__bilinear(const float *p, int64_t w, int64_t h, double x,
     return top + ay * (bot - top);
 }
 
+/* Poses taken from a trajectory of n points by the warps (warp.c, parallax.c): `samples` of them
+   (0: up to `default_count`, never more than n), and for sample s of `count`, the point in the
+   middle of the s-th of `count` equal time slices (count == n takes every point). */
+static inline int ub__pose_count(int samples, int default_count, int n) {
+    const int want = samples == 0 ? default_count : samples;
+    return want < n ? want : n;
+}
+static inline int ub__pose_index(int s, int count, int n) {
+    return (int)(((2 * (int64_t)s + 1) * n) / (2 * (int64_t)count));
+}
+
 /* kernel.c: the plain twin of ub_kernel_aperture — exact geometry for every pixel, no shortcut (tests compare). */
 ub_status ub__kernel_aperture_ref(ub_ctx *ctx, double diameter, int blades, double rotation, ub_kernel **out);
 

@@ -43,8 +43,6 @@ void ub_parallax_default(ub_parallax *p) {
     p->samples = 0;
 }
 
-static int pose_index(int s, int count, int n) { return (int)(((2 * (int64_t)s + 1) * n) / (2 * (int64_t)count)); }
-
 static ub_status check_args(ub_ctx *ctx, const ub_image *in, const ub_image *depth, const ub_trajectory *t,
                             const ub_parallax *p, ub_image **out) {
     if (!in || !depth || !t || !p || !out) return ub__fail(ctx, UB_ERR_INVALID, "parallax blur: NULL argument");
@@ -123,7 +121,7 @@ static double *make_poses(const ub_trajectory *t, const ub_parallax *p, int coun
     if (!pose) return NULL;
     double mx = 0, my = 0;
     for (int s = 0; s < count; s++) {
-        const int i = pose_index(s, count, t->n);
+        const int i = ub__pose_index(s, count, t->n);
         pose[3 * s] = t->x[i], pose[3 * s + 1] = t->y[i];
         pose[3 * s + 2] = p->forward * (((double)s + 0.5) / count - 0.5);
         mx += t->x[i], my += t->y[i];
@@ -136,8 +134,7 @@ static double *make_poses(const ub_trajectory *t, const ub_parallax *p, int coun
 /* Blurs the window's pixels of `out` (the rest is left as it is). */
 static ub_status blur_window(ub_ctx *ctx, const ub_image *in, const ub_image *depth, const ub_trajectory *t,
                              const ub_parallax *p, window win, ub_image *out) {
-    const int count = p->samples == 0 ? (t->n < DEFAULT_SAMPLES ? t->n : DEFAULT_SAMPLES)
-                                      : p->samples < t->n ? p->samples : t->n;
+    const int count = ub__pose_count(p->samples, DEFAULT_SAMPLES, t->n);
     const int64_t plane = win.w * win.h, strips = (win.h + STRIP - 1) / STRIP;
     double *pose = make_poses(t, p, count);
     float *g = ub__alloc((size_t)plane * 2 * sizeof(float)); /* gt, then gp */
@@ -175,20 +172,6 @@ static ub_status blur_window(ub_ctx *ctx, const ub_image *in, const ub_image *de
     return failed ? ub__fail(ctx, UB_ERR_NOMEM, "parallax blur: out of memory") : UB_OK;
 }
 
-ub_status ub_parallax_blur(ub_ctx *ctx, const ub_image *in, const ub_image *depth_m, const ub_trajectory *t,
-                           const ub_parallax *p, ub_image **out) {
-    ub_status st = check_args(ctx, in, depth_m, t, p, out);
-    if (st) return st;
-    if ((st = ub__image_alloc(ctx, "parallax blur", in->width, in->height, in->channels, out))) return st;
-    (*out)->bit_depth = in->bit_depth;
-    if (ub_image_has_alpha(in))
-        memcpy(ub_image_plane(*out, in->channels - 1), ub_image_plane(in, in->channels - 1),
-               (size_t)in->width * (size_t)in->height * sizeof(float));
-    const window whole = {0, 0, in->width, in->height};
-    if ((st = blur_window(ctx, in, depth_m, t, p, whole, *out))) ub_image_destroy(out);
-    return st;
-}
-
 ub_status ub__parallax_blur_window(ub_ctx *ctx, const ub_image *in, const ub_image *depth_m, const ub_trajectory *t,
                                    const ub_parallax *p, int64_t x0, int64_t y0, int64_t w, int64_t h,
                                    ub_image **out) {
@@ -200,4 +183,9 @@ ub_status ub__parallax_blur_window(ub_ctx *ctx, const ub_image *in, const ub_ima
     const window win = {x0, y0, w, h};
     if ((st = blur_window(ctx, in, depth_m, t, p, win, *out))) ub_image_destroy(out);
     return st;
+}
+
+ub_status ub_parallax_blur(ub_ctx *ctx, const ub_image *in, const ub_image *depth_m, const ub_trajectory *t,
+                           const ub_parallax *p, ub_image **out) {
+    return ub__parallax_blur_window(ctx, in, depth_m, t, p, 0, 0, in ? in->width : 0, in ? in->height : 0, out);
 }

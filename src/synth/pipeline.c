@@ -294,7 +294,6 @@ typedef struct stage_inputs {
     double radius;         /* the whole image's half-diagonal (a crop draws as many sub-frames as its image) */
     int64_t keep, keep_size; /* a crop: only [keep, keep + keep_size)^2 of the region is kept (0 size: all) */
     double cx, cy;         /* the whole image's centre in the region's pixels (NAN: the region is the image) */
-    double cx0, cy0;       /* and in the image's */
     /* the whole image's depth quantiles, 0%..100% (a crop scales blur as its image does) */
     float depth_q[DEPTH_QUANTILES + 1];
 } stage_inputs;
@@ -339,12 +338,14 @@ static ub_status camera_shake(ub_synth *s, const ub__draw *d, const stage_inputs
     ub_trajectory *t = NULL;
     ub_image *next = NULL;
     ub_status st = ub_trajectory_shake(ctx, &r, &d->shake_params, &t);
-    if (st == UB_OK && d->frames) { /* video frames: the kernel of separate copies, the warps see the exposed points */
-        ub_trajectory *open = NULL;
+    if (st == UB_OK && d->frames) { /* video frames: the kernel of separate copies; a warp sees the exposed points */
         st = ub__kernel_from_frames(ctx, t, d->frames, d->frame_duty, kernel);
-        if (st == UB_OK) st = ub__trajectory_frames(ctx, t, d->frames, d->frame_duty, &open);
-        ub_trajectory_destroy(&t);
-        t = open;
+        if (st == UB_OK && (d->rotational || d->parallax)) {
+            ub_trajectory *open = NULL;
+            st = ub__trajectory_frames(ctx, t, d->frames, d->frame_duty, &open);
+            ub_trajectory_destroy(&t);
+            t = open;
+        }
     } else if (st == UB_OK) st = ub_kernel_from_trajectory(ctx, t, 0, kernel);
     if (st == UB_OK) {
         if (d->rotational) st = ub_warp_blur(ctx, *lin, t, d->focal_px, warp_samples(s, d, *lin), &next);
@@ -579,13 +580,14 @@ ub_status ub_synth_crop(ub_synth *s, const ub_synth_inputs *in, int64_t x0, int6
     ub__draw d;
     ub__draw_sample(&s->cfg, seed, index, &d);
     ub_image *plane = NULL, *region = NULL, *depth_r = NULL, *mask_r = NULL, *lin = NULL;
-    stage_inputs si = {.depth_given = in->depth != NULL, .cx0 = (double)(sh->width - 1) / 2, .cy0 = (double)(sh->height - 1) / 2};
+    stage_inputs si = {.depth_given = in->depth != NULL};
+    const double cx0 = (double)(sh->width - 1) / 2, cy0 = (double)(sh->height - 1) / 2; /* the image's centre */
     const ub_image *depth = NULL;
     if ((st = scene_depth(ctx, s, &d, in, &plane, &depth, &si))) return st;
-    const double crop_radius = hypot(fmax(fabs((double)x0 - si.cx0), fabs((double)(x0 + size - 1) - si.cx0)),
-                                     fmax(fabs((double)y0 - si.cy0), fabs((double)(y0 + size - 1) - si.cy0)));
+    const double crop_radius = hypot(fmax(fabs((double)x0 - cx0), fabs((double)(x0 + size - 1) - cx0)),
+                                     fmax(fabs((double)y0 - cy0), fabs((double)(y0 + size - 1) - cy0)));
     const int64_t m = blur_reach(&d, depth, &si.lens, size, crop_radius), rs = size + 2 * m;
-    si.cx = si.cx0 - (double)(x0 - m), si.cy = si.cy0 - (double)(y0 - m);
+    si.cx = cx0 - (double)(x0 - m), si.cy = cy0 - (double)(y0 - m);
     si.keep = m, si.keep_size = size;
     st = extract(ctx, sh, x0 - m, y0 - m, rs, rs, &region);
     if (st == UB_OK && depth) st = extract(ctx, depth, x0 - m, y0 - m, rs, rs, &depth_r);

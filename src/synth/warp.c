@@ -85,11 +85,6 @@ static void pose_matrix(double yaw, double pitch, double roll, double tx, double
 
 static double angle_at(const double *a, int i) { return a ? a[i] : 0.0; }
 
-/* Index of the pose for sample s of `count` taken evenly over n points: the
-   middle of the s-th of `count` equal time slices (count == n takes every point). */
-static int pose_index(int s, int count, int n) {
-    return (int)(((2 * (int64_t)s + 1) * n) / (2 * (int64_t)count));
-}
 
 /* Validates the arguments and builds the poses (ub__free them). */
 static ub_status make_poses(ub_ctx *ctx, const ub_image *in, const ub_trajectory *t, double focal_px, int samples,
@@ -101,12 +96,12 @@ static ub_status make_poses(ub_ctx *ctx, const ub_image *in, const ub_trajectory
     const int rotates = t->yaw || t->pitch || t->roll;
     if (rotates && !(isfinite(focal_px) && focal_px > 0))
         return ub__fail(ctx, UB_ERR_INVALID, "warp blur: the focal length must be a positive number of pixels");
-    const int count = samples == 0 ? (t->n < DEFAULT_SAMPLES ? t->n : DEFAULT_SAMPLES) : samples < t->n ? samples : t->n;
+    const int count = ub__pose_count(samples, DEFAULT_SAMPLES, t->n);
     pose *poses = ub__calloc((size_t)count, sizeof *poses);
     if (!poses) return ub__fail(ctx, UB_ERR_NOMEM, "warp blur: out of memory");
     const double w = (double)in->width, h = (double)in->height, cx = (w - 1) / 2, cy = (h - 1) / 2;
     for (int s = 0; s < count; s++) {
-        const int i = pose_index(s, count, t->n);
+        const int i = ub__pose_index(s, count, t->n);
         const double tx = t->x[i], ty = t->y[i];
         const double yaw = angle_at(t->yaw, i), pitch = angle_at(t->pitch, i), roll = angle_at(t->roll, i);
         if (!(fabs(tx) <= MAX_SHIFT && fabs(ty) <= MAX_SHIFT) || !isfinite(yaw + pitch + roll)) {
