@@ -111,4 +111,8 @@ int ub__blind_output_implausible(const float *in, const float *out, int64_t w, i
    planes). 0 for a plane under 3 x 3, -1 when out of memory. */
 double ub__blind_noise_sigma(const float *v, int64_t w, int64_t h);
 
+/* The scale (<= 1) at which the w x h luminance `lum` is estimated: at most max_side on its longer
+   side, reduced further while its noise would exceed 0.003 there, down to 384 px (blind.c). */
+double ub__blind_estimate_scale(const float *lum, int64_t w, int64_t h, int max_side);
+
 #endif
