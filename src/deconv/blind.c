@@ -526,6 +526,32 @@ static ub_deconv_params final_params(const ub_deconv_params *p, double sigma) {
     return fp;
 }
 
+/* The image's size and the parameters, checked before any work: UB_OK with the kernel's side in
+   *ksize_out, else UB_ERR_INVALID with a message naming the problem. */
+static ub_status check_params(ub_ctx *ctx, int64_t w, int64_t h, const ub_blind_params *p, int *ksize_out) {
+    if (w < MIN_SIDE || h < MIN_SIDE)
+        return ub__fail(ctx, UB_ERR_INVALID, "blind deconvolution: a %lldx%lld image is too small (at least %dx%d)",
+                        (long long)w, (long long)h, MIN_SIDE, MIN_SIDE);
+    if (w > (1 << 20) || h > (1 << 20))
+        return ub__fail(ctx, UB_ERR_INVALID, "blind deconvolution: a %lldx%lld image is too large", (long long)w,
+                        (long long)h);
+    if (p->kernel_size < 0 || (p->kernel_size > 0 && (p->kernel_size % 2 == 0 || p->kernel_size < 3)))
+        return ub__fail(ctx, UB_ERR_INVALID, "blind deconvolution: kernel size %d: use an odd size of at least 3 "
+                        "(or 0 for automatic)", p->kernel_size);
+    const int ksize = *ksize_out = p->kernel_size ? p->kernel_size : auto_kernel_size(w, h);
+    if (ksize > w / 2 || ksize > h / 2 || ksize > 1023)
+        return ub__fail(ctx, UB_ERR_INVALID, "blind deconvolution: a %dx%d kernel is too large for a %lldx%lld image "
+                        "(at most half its shorter side)", ksize, ksize, (long long)w, (long long)h);
+    if (p->max_side < 0 || (p->max_side > 0 && p->max_side < 2 * MIN_SIDE))
+        return ub__fail(ctx, UB_ERR_INVALID, "blind deconvolution: max_side %d: use 0 (1024) or at least %d",
+                        p->max_side, 2 * MIN_SIDE);
+    if (p->response != UB_BLIND_RESPONSE_SRGB && p->response != UB_BLIND_RESPONSE_LINEAR)
+        return ub__fail(ctx, UB_ERR_INVALID, "blind deconvolution: unknown response %d", (int)p->response);
+    if (p->final.method != UB_DECONV_SPARSE && p->final.method != UB_DECONV_WIENER && p->final.method != UB_DECONV_RL)
+        return ub__fail(ctx, UB_ERR_INVALID, "blind deconvolution: unknown final method %d", (int)p->final.method);
+    return UB_OK;
+}
+
 ub_status ub_deblur_blind(ub_ctx *ctx, const ub_image *blurry, const ub_blind_params *p,
                           ub_deconv_progress progress, void *user, ub_image **out, ub_kernel **kernel_out) {
     if (out) *out = NULL;
@@ -537,26 +563,9 @@ ub_status ub_deblur_blind(ub_ctx *ctx, const ub_image *blurry, const ub_blind_pa
     ub_blind_default(&def);
     if (!p) p = &def;
     const int64_t w = blurry->width, h = blurry->height;
-    if (w < MIN_SIDE || h < MIN_SIDE)
-        return ub__fail(ctx, UB_ERR_INVALID, "blind deconvolution: a %lldx%lld image is too small (at least %dx%d)",
-                        (long long)w, (long long)h, MIN_SIDE, MIN_SIDE);
-    if (w > (1 << 20) || h > (1 << 20))
-        return ub__fail(ctx, UB_ERR_INVALID, "blind deconvolution: a %lldx%lld image is too large", (long long)w,
-                        (long long)h);
-    if (p->kernel_size < 0 || (p->kernel_size > 0 && (p->kernel_size % 2 == 0 || p->kernel_size < 3)))
-        return ub__fail(ctx, UB_ERR_INVALID, "blind deconvolution: kernel size %d: use an odd size of at least 3 "
-                        "(or 0 for automatic)", p->kernel_size);
-    const int ksize = p->kernel_size ? p->kernel_size : auto_kernel_size(w, h);
-    if (ksize > w / 2 || ksize > h / 2 || ksize > 1023)
-        return ub__fail(ctx, UB_ERR_INVALID, "blind deconvolution: a %dx%d kernel is too large for a %lldx%lld image "
-                        "(at most half its shorter side)", ksize, ksize, (long long)w, (long long)h);
-    if (p->max_side < 0 || (p->max_side > 0 && p->max_side < 2 * MIN_SIDE))
-        return ub__fail(ctx, UB_ERR_INVALID, "blind deconvolution: max_side %d: use 0 (1024) or at least %d",
-                        p->max_side, 2 * MIN_SIDE);
-    if (p->response != UB_BLIND_RESPONSE_SRGB && p->response != UB_BLIND_RESPONSE_LINEAR)
-        return ub__fail(ctx, UB_ERR_INVALID, "blind deconvolution: unknown response %d", (int)p->response);
-    if (p->final.method != UB_DECONV_SPARSE && p->final.method != UB_DECONV_WIENER && p->final.method != UB_DECONV_RL)
-        return ub__fail(ctx, UB_ERR_INVALID, "blind deconvolution: unknown final method %d", (int)p->final.method);
+    int ksize = 0;
+    const ub_status bad = check_params(ctx, w, h, p, &ksize);
+    if (bad != UB_OK) return bad;
     const int max_side = p->max_side ? p->max_side : 1024;
 
     ub_status st = UB_OK;
