@@ -254,15 +254,21 @@ static void add_noise(float *v, size_t n, double sigma, uint64_t seed) {
     for (size_t i = 0; i < n; i++) v[i] += (float)(sigma * test_gauss(&r));
 }
 
+/* A w x h plane rising smoothly from 0.2 to 0.7 along the diagonal: no edges, no noise (malloc'ed). */
+static float *smooth_ramp(int64_t w, int64_t h) {
+    float *ramp = malloc((size_t)w * h * sizeof(float));
+    for (int64_t y = 0; y < h; y++)
+        for (int64_t x = 0; x < w; x++) ramp[y * w + x] = 0.2f + 0.5f * (float)(x + y) / (float)(w + h);
+    return ramp;
+}
+
 /* The noise estimate (blind_noise.c) reads a known sigma within 15 %: on a smooth ramp (which the
    mask cancels), on the drawn scene (edges are a minority), and on a plane large enough to be
    sampled on a grid; a constant plane reads 0. */
 static void test_noise_sigma(void) {
     ub_ctx *ctx = test_ctx(1);
     const int64_t w = 300, h = 200;
-    float *ramp = malloc((size_t)w * h * sizeof(float));
-    for (int64_t y = 0; y < h; y++)
-        for (int64_t x = 0; x < w; x++) ramp[y * w + x] = 0.2f + 0.5f * (float)(x + y) / (float)(w + h);
+    float *ramp = smooth_ramp(w, h);
     CHECK_NEAR(ub__blind_noise_sigma(ramp, w, h), 0.0, 1e-6);
     const double sigmas[] = {0.002, 0.01, 0.03};
     for (int i = 0; i < 3; i++) {
@@ -295,9 +301,7 @@ static void test_noise_sigma(void) {
    but never below 384 px; one with strong noise stops there. */
 static void test_estimate_scale(void) {
     const int64_t w = 1000, h = 700;
-    float *ramp = malloc((size_t)w * h * sizeof(float));
-    for (int64_t y = 0; y < h; y++)
-        for (int64_t x = 0; x < w; x++) ramp[y * w + x] = 0.2f + 0.5f * (float)(x + y) / (float)(w + h);
+    float *ramp = smooth_ramp(w, h);
     CHECK_NEAR(ub__blind_estimate_scale(ramp, w, h, 1024), 1.0, 1e-12);
     CHECK_NEAR(ub__blind_estimate_scale(ramp, w, h, 500), 0.5, 1e-12);
     add_noise(ramp, (size_t)w * h, 0.005, 29);
