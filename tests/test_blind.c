@@ -4,6 +4,7 @@
    blur in linear light under an sRGB encoding, with and without
    strong noise. Own data only. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -470,7 +471,54 @@ static void test_refine(void) {
     ub_ctx_destroy(&ctx);
 }
 
+/* A large frame's FFTs (deconv/fft.c's rows and columns, over the threads) against one FFTW 2-D plan,
+   the round trip, and the same bits on 1 and 2 threads. */
+static void test_large_frame_fft(void) {
+    const int w = 1000, h = 530; /* >= UB__BLIND_ROWCOL_MIN pixels; odd-sized complex width */
+    CHECK((size_t)w * h >= UB__BLIND_ROWCOL_MIN);
+    ub_ctx *c1 = test_ctx(1), *c2 = test_ctx(2);
+    ub__bfft f1, f2;
+    CHECK_OK(c1, ub__bfft_init(c1, &f1, w, h));
+    CHECK_OK(c2, ub__bfft_init(c2, &f2, w, h));
+    CHECK(f1.rc.priv != NULL && f1.fwd == NULL);
+    const size_t n = (size_t)w * h, nc = (size_t)h * (w / 2 + 1);
+    float *x = fftwf_malloc(n * sizeof(float)), *back = fftwf_malloc(n * sizeof(float)), *back2 = fftwf_malloc(n * sizeof(float));
+    fftwf_complex *X1 = fftwf_malloc(nc * sizeof(fftwf_complex)), *X2 = fftwf_malloc(nc * sizeof(fftwf_complex));
+    fftwf_complex *ref = fftwf_malloc(nc * sizeof(fftwf_complex));
+    uint32_t r = 12345;
+    for (size_t i = 0; i < n; i++) {
+        r = r * 1664525u + 1013904223u;
+        x[i] = (float)(r >> 8) / 16777216.0f + 0.2f * (float)sin(0.01 * (double)(i % (size_t)w));
+    }
+    float *tmp = fftwf_malloc(n * sizeof(float));
+    memcpy(tmp, x, n * sizeof(float));
+    fftwf_plan p = fftwf_plan_dft_r2c_2d(h, w, tmp, ref, FFTW_ESTIMATE);
+    memcpy(tmp, x, n * sizeof(float));
+    fftwf_execute(p);
+    fftwf_destroy_plan(p);
+    ub__bfft_forward(&f1, x, X1);
+    ub__bfft_forward(&f2, x, X2);
+    double err = 0, mag = 0;
+    for (size_t i = 0; i < nc; i++) {
+        err = fmax(err, hypot(X1[i][0] - ref[i][0], X1[i][1] - ref[i][1]));
+        mag = fmax(mag, hypot(ref[i][0], ref[i][1]));
+    }
+    printf("large frame FFT: %dx%d, largest difference from a 2-D plan %.2e of the largest coefficient\n", w, h, err / mag);
+    CHECK_MSG(err / mag < 1e-6, "forward differs by %.2e", err / mag);
+    CHECK_MSG(memcmp(X1, X2, nc * sizeof(fftwf_complex)) == 0, "forward: 1 and 2 threads differ");
+    ub__bfft_inverse(&f1, X1, back);
+    ub__bfft_inverse(&f2, X2, back2);
+    double rt = 0;
+    for (size_t i = 0; i < n; i++) rt = fmax(rt, fabs(back[i] - x[i]));
+    CHECK_MSG(rt < 1e-5, "round trip off by %.2e", rt);
+    CHECK_MSG(memcmp(back, back2, n * sizeof(float)) == 0, "inverse: 1 and 2 threads differ");
+    fftwf_free(x), fftwf_free(back), fftwf_free(back2), fftwf_free(X1), fftwf_free(X2), fftwf_free(ref), fftwf_free(tmp);
+    ub__bfft_free(&f1), ub__bfft_free(&f2);
+    ub_ctx_destroy(&c1), ub_ctx_destroy(&c2);
+}
+
 int main(void) {
+    test_large_frame_fft();
     test_refine();
     test_recovers_kernel();
     test_reduced_estimate();
