@@ -1,5 +1,6 @@
-/* deconv/blind_internal.h — what the three files of blind deconvolution share (blind.c: the driver,
-   blind_latent.c: the latent image step, blind_kernel.c: the kernel step).
+/* deconv/blind_internal.h — what the files of blind deconvolution share (blind.c: the driver,
+   blind_fft.c: the frames' FFTs, blind_latent.c: the latent image step, blind_kernel.c: the kernel
+   step, blind_refine.c, blind_check.c, blind_noise.c: the refinement, the checks, the noise level).
 
    Every step works on one grey plane on a PERIODIC frame of fw x fh pixels (the image at (0, 0),
    the rest a smooth wrap-around fill, see ub__blind_pad), so that every convolution is circular and
