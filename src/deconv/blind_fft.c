@@ -16,13 +16,14 @@ ub_status ub__bfft_init(ub_ctx *ctx, ub__bfft *f, int w, int h) {
     f->w = w, f->h = h, f->cw = w / 2 + 1;
     f->n = (size_t)w * h, f->nc = (size_t)h * f->cw;
     f->threads = ub_ctx_threads(ctx) > 0 ? ub_ctx_threads(ctx) : 1;
-    f->real = fftwf_malloc(f->n * sizeof(float));
-    f->cplx = fftwf_malloc(f->nc * sizeof(fftwf_complex));
-    if (!f->real || !f->cplx) {
+    const int large = f->n >= UB__BLIND_ROWCOL_MIN;
+    f->real = fftwf_malloc(f->n * sizeof(float)); /* the kernel's frame in ub__bfft_otf, either way */
+    if (!large) f->cplx = fftwf_malloc(f->nc * sizeof(fftwf_complex)); /* the 2-D c2r's input copy */
+    if (!f->real || (!large && !f->cplx)) {
         ub__bfft_free(f);
         return ub__fail(ctx, UB_ERR_NOMEM, "blind deconvolution: out of memory (%dx%d frame)", w, h);
     }
-    if (f->n >= UB__BLIND_ROWCOL_MIN) {
+    if (large) {
         const ub_status st = ub__fft2_init(ctx, &f->rc, w, h);
         if (st) {
             ub__bfft_free(f);

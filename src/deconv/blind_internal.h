@@ -25,7 +25,7 @@
 /* Frames of at least this many pixels are transformed by deconv/fft.c's rows-then-columns plans,
    spread over the context's threads; smaller ones by one 2-D plan on one thread (as before that
    path existed, so their results are unchanged). The estimate of a photo's kernel runs on frames of
-   about 1100 x 800: one thread left the other core idle for a third of a 12 MP blind deblur. */
+   about 1100 x 800: one thread left the other core idle for a quarter of a 12 MP blind deblur. */
 #define UB__BLIND_ROWCOL_MIN ((size_t)1 << 19)
 
 /* One frame's FFT plans and scratch (fftwf_malloc'ed). */
@@ -34,7 +34,7 @@ typedef struct ub__bfft {
     size_t n, nc;       /* w * h, h * cw */
     fftwf_plan fwd, inv; /* the 2-D plans of a small frame; NULL for a large one */
     float *real;        /* n: scratch */
-    fftwf_complex *cplx; /* nc: scratch */
+    fftwf_complex *cplx; /* nc: scratch of a small frame's inverse (NULL for a large one) */
     int threads;
     ub__fft2 rc;        /* a large frame's plans (rc.priv NULL for a small one), */
     float *rc_real, *rc_spec; /* and their planes in fft.c's layout */
