@@ -404,6 +404,8 @@ static void expect_invalid(ub_ctx *ctx, const ub_image *img, int kernel_size, in
     p.kernel_size = kernel_size;
     p.max_side = max_side;
     if (max_side == -7) p.max_side = 0, p.response = (ub_blind_response)7;
+    if (max_side == -8) p.max_side = 0, p.noise_weight = -1;
+    if (max_side == -9) p.max_side = 0, p.noise_weight = NAN;
     ub_image *out = (ub_image *)&out; /* must be reset to NULL */
     ub_kernel *k = NULL;
     ub_clear_error(ctx);
@@ -426,6 +428,8 @@ static void test_hostile(void) {
     expect_invalid(ctx, thin, 0, 0, "thin image");
     expect_invalid(ctx, img, 0, 5, "max_side too small");
     expect_invalid(ctx, img, 0, -7, "unknown response"); /* expect_invalid reads -7 as the response */
+    expect_invalid(ctx, img, 0, -8, "negative noise weight"); /* -8, -9: the noise weight */
+    expect_invalid(ctx, img, 0, -9, "NaN noise weight");
     expect_invalid(ctx, NULL, 0, 0, "no image");
     ub_image_plane(img, 0)[100] = NAN;
     expect_invalid(ctx, img, 0, 0, "NaN");
@@ -517,7 +521,104 @@ static void test_large_frame_fft(void) {
     ub_ctx_destroy(&c1), ub_ctx_destroy(&c2);
 }
 
+/* One blur or two (blind_uniform.c): a scene blurred by one kernel gives quarters that agree with the
+   whole's estimate; the same scene with its left half blurred along one direction and its right half
+   across it does not, and with check_uniform the blind step then returns its input. */
+static ub_kernel *line_kernel(ub_ctx *ctx, double angle) {
+    ub_trajectory *t = NULL;
+    ub_kernel *k = NULL;
+    if (ub_trajectory_linear(ctx, 15.0, angle, 200, &t) != UB_OK || ub_kernel_from_trajectory(ctx, t, 0, &k) != UB_OK)
+        exit(1);
+    ub_trajectory_destroy(&t);
+    return k;
+}
+
+static double agreement_of(ub_ctx *ctx, const ub_image *img) {
+    const int w = (int)img->width, h = (int)img->height, kw = 21;
+    float *k = NULL;
+    ub__blind_progress ps = {.total = 1};
+    double agreement = -2;
+    CHECK_OK(ctx, ub__blind_estimate_kernel(ctx, ub_image_plane(img, 0), w, h, kw, &ps, &k));
+    if (k) CHECK_OK(ctx, ub__blind_uniformity(ctx, ub_image_plane(img, 0), w, h, k, kw, 0.5, &ps, &agreement));
+    free(k);
+    return agreement;
+}
+
+static void test_uniformity(void) {
+    ub_ctx *ctx = test_ctx(0);
+    const int64_t n = 256;
+    ub_image *sharp = test_shapes(ctx, n, n, 1, 5), *one = NULL, *across = NULL;
+    ub_kernel *ka = line_kernel(ctx, 0.3), *kb = line_kernel(ctx, 0.3 + 1.5707963);
+    CHECK_OK(ctx, ub_convolve(ctx, sharp, ka, UB_BORDER_REFLECT, &one));
+    CHECK_OK(ctx, ub_convolve(ctx, sharp, kb, UB_BORDER_REFLECT, &across));
+    ub_image *two = NULL;
+    CHECK_OK(ctx, ub_image_clone(ctx, one, &two));
+    for (int64_t y = 0; y < n; y++) /* the right half from the other blur */
+        memcpy(ub_image_plane(two, 0) + y * n + n / 2, ub_image_plane(across, 0) + y * n + n / 2,
+               (size_t)(n / 2) * sizeof(float));
+    const double a1 = agreement_of(ctx, one), a2 = agreement_of(ctx, two);
+    CHECK_MSG(a1 >= UB__BLIND_MIN_AGREEMENT, "one blur: agreement %.3f", a1);
+    CHECK_MSG(a2 >= 0 && a2 < UB__BLIND_MIN_AGREEMENT, "two blurs: agreement %.3f", a2);
+    printf("uniformity: one blur %.3f, two blurs %.3f\n", a1, a2);
+    ub_blind_params p;
+    ub_blind_default(&p);
+    p.kernel_size = 21;
+    p.check_uniform = 1;
+    ub_image *out = NULL;
+    CHECK_OK(ctx, ub_deblur_blind(ctx, two, &p, NULL, NULL, &out, NULL));
+    if (out) CHECK_MSG(!memcmp(out->data, two->data, (size_t)n * n * sizeof(float)), "two blurs: the input is returned");
+    ub_image_destroy(&out);
+    CHECK_OK(ctx, ub_deblur_blind(ctx, one, &p, NULL, NULL, &out, NULL));
+    if (out) CHECK_MSG(memcmp(out->data, one->data, (size_t)n * n * sizeof(float)) != 0, "one blur: deblurred");
+    ub_image_destroy(&out);
+    /* quarters under 3 kernels on a side: not measured */
+    float flat[40 * 40] = {0}, k[21 * 21] = {0};
+    k[10 * 21 + 10] = 1;
+    ub__blind_progress ps = {.total = 1};
+    double agreement = 0;
+    CHECK_OK(ctx, ub__blind_uniformity(ctx, flat, 40, 40, k, 21, 0.5, &ps, &agreement));
+    CHECK(agreement == -1);
+    ub_image_destroy(&two);
+    ub_image_destroy(&one);
+    ub_image_destroy(&across);
+    ub_image_destroy(&sharp);
+    ub_kernel_destroy(&ka);
+    ub_kernel_destroy(&kb);
+    ub_ctx_destroy(&ctx);
+}
+
+/* noise_weight: by default the final step's weight grows with the image's noise; at 0 it is the final
+   parameters' own, so the output is exactly ub_deconv's with the estimated kernel. */
+static void test_noise_weight(void) {
+    ub_ctx *ctx = test_ctx(1);
+    ub_image *sharp = test_shapes(ctx, 160, 160, 1, 1);
+    ub_kernel *k = shake_kernel(ctx);
+    ub_image *blurry = blur_stored(ctx, sharp, k, 0.01), *fixed = NULL, *raised = NULL, *ref = NULL;
+    ub_blind_params p;
+    ub_blind_default(&p);
+    CHECK(p.noise_weight == 80.0);
+    p.kernel_size = 21;
+    ub_kernel *e = NULL;
+    CHECK_OK(ctx, ub_deblur_blind(ctx, blurry, &p, NULL, NULL, &raised, NULL));
+    p.noise_weight = 0;
+    CHECK_OK(ctx, ub_deblur_blind(ctx, blurry, &p, NULL, NULL, &fixed, &e));
+    if (fixed && raised && e) {
+        const size_t bytes = (size_t)160 * 160 * sizeof(float);
+        CHECK_MSG(memcmp(fixed->data, blurry->data, bytes) != 0, "the estimate was acted on");
+        CHECK_OK(ctx, ub_deconv(ctx, blurry, e, &p.final, &ref));
+        CHECK(ref && !memcmp(fixed->data, ref->data, bytes));
+        CHECK_MSG(memcmp(fixed->data, raised->data, bytes) != 0, "1 %% noise raises the default weight");
+    }
+    ub_image *imgs[] = {sharp, blurry, fixed, raised, ref};
+    for (int i = 0; i < 5; i++) ub_image_destroy(&imgs[i]);
+    ub_kernel_destroy(&k);
+    ub_kernel_destroy(&e);
+    ub_ctx_destroy(&ctx);
+}
+
 int main(void) {
+    test_noise_weight();
+    test_uniformity();
     test_large_frame_fft();
     test_refine();
     test_recovers_kernel();

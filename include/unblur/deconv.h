@@ -94,7 +94,14 @@ typedef struct ub_blind_params {
     ub_deconv_params final; /* the non-blind step applied with the estimated kernel: a hyper-Laplacian
                                prior with its alpha and iterations, and its lambda as the least weight
                                (raised with the noise level estimated from the image, docs/blind.md) */
+    double noise_weight;    /* that raise: final.lambda becomes at least noise_weight x sigma^2, sigma the noise
+                               read from the image (default 80, chosen on photographs); 0 keeps final.lambda as
+                               given, as benchmarks run one fixed non-blind step on every estimated kernel */
     ub_blind_response response; /* default UB_BLIND_RESPONSE_LINEAR */
+    int check_uniform;  /* nonzero: estimate again on each quarter of the image and decline (return the
+                           input) where they disagree with the whole image's kernel: a blur that varies
+                           across the frame (moving subjects, rotation). About one more estimate's time.
+                           Default 0; ub_deblur_auto sets it (docs/blind.md) */
 } ub_blind_params;
 
 UB_API void ub_blind_default(ub_blind_params *p);

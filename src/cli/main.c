@@ -77,7 +77,7 @@ static const cli_command commands[] = {
      "Names resolved under --data-root: gopro_nah, gopro_dev, reds_dev, levin, lai, kodak24-realistic,\n"
      "kodak24-sharp, cbsd68-sharp (keys too: lai:step=5). Methods (--method, repeatable; default\n"
      "identity): identity, model:PATH (model-flip2:, model-flip4:), wiener, rl and sparse (the true kernel:\n"
-     "n/a on sets without one), blind (blind:linear, blind:srgb), auto, auto:PATH.\n"
+     "n/a on sets without one), blind (blind:linear, blind:srgb, blind-fixed), auto, auto:PATH.\n"
      "Columns: mean PSNR/SSIM, the mean gain over the input, the images made worse (lower PSNR than the\n"
      "input), the method's seconds per megapixel.\n"
      "Every run of a set is the same on any thread count.",

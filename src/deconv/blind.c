@@ -171,13 +171,7 @@ static const double NOISE_LAMBDA = 80.0;
 static const double EST_NOISE = 0.003;
 enum { MIN_EST_SIDE = 384 };
 
-typedef struct progress_state {
-    ub_deconv_progress fn;
-    void *user;
-    double done, total;
-} progress_state;
-
-static ub_status step_progress(ub_ctx *ctx, progress_state *ps, double amount) {
+static ub_status step_progress(ub_ctx *ctx, ub__blind_progress *ps, double amount) {
     ps->done += amount;
     if (ps->fn && ps->fn(ps->user, fmin(1.0, ps->done / ps->total)))
         return ub__fail(ctx, UB_ERR_CANCELLED, "blind deconvolution: cancelled");
@@ -243,9 +237,8 @@ done:
     return st;
 }
 
-/* Estimates a kw x kw kernel (returned malloc'ed in *out) on the w x h plane `lum`. */
-static ub_status estimate_kernel(ub_ctx *ctx, const float *lum, int w, int h, int kw, progress_state *ps,
-                                 float **out) {
+ub_status ub__blind_estimate_kernel(ub_ctx *ctx, const float *lum, int w, int h, int kw, ub__blind_progress *ps,
+                                    float **out) {
     int maxitr = (int)floor(log(5.0 / kw) / log(PYR_RATIO));
     if (maxitr < 0) maxitr = 0;
     const int levels = maxitr + 1;
@@ -321,6 +314,7 @@ static ub_status estimate_kernel(ub_ctx *ctx, const float *lum, int w, int h, in
 void ub_blind_default(ub_blind_params *p) {
     memset(p, 0, sizeof *p);
     p->kernel_size = 0;
+    p->noise_weight = NOISE_LAMBDA;
     p->max_side = 1024;
     ub_deconv_default(&p->final, UB_DECONV_SPARSE);
     p->response = UB_BLIND_RESPONSE_LINEAR;
@@ -439,14 +433,14 @@ static double channel_noise(const ub_image *img) {
     return worst;
 }
 
-/* The final step's settings: p's, with the prior's weight raised to NOISE_LAMBDA sigma^2 where that
-   is larger. The defaults were tuned on Levin's nearly noise-free captures; the weight that balances
+/* The final step's settings: p's, with the prior's weight raised to noise_weight sigma^2 (by default
+   NOISE_LAMBDA) where that is larger. The defaults were tuned on Levin's nearly noise-free captures; the weight that balances
    a data term against a sparse prior grows with the noise variance (a MAP estimate under Gaussian
    noise of deviation sigma and a Laplacian prior of scale b has lambda = sigma^2 / b), and with the
    clean-image weight a noisy photo's deconvolution amplifies its noise by 1 / |K|^2. */
-static ub_deconv_params final_params(const ub_deconv_params *p, double sigma) {
-    ub_deconv_params fp = *p;
-    if (fp.method == UB_DECONV_SPARSE) fp.lambda = fmax(fp.lambda, NOISE_LAMBDA * sigma * sigma);
+static ub_deconv_params final_params(const ub_blind_params *p, double sigma) {
+    ub_deconv_params fp = p->final;
+    if (fp.method == UB_DECONV_SPARSE) fp.lambda = fmax(fp.lambda, p->noise_weight * sigma * sigma);
     return fp;
 }
 
@@ -469,6 +463,9 @@ static ub_status check_params(ub_ctx *ctx, int64_t w, int64_t h, const ub_blind_
     if (p->max_side < 0 || (p->max_side > 0 && p->max_side < 2 * MIN_SIDE))
         return ub__fail(ctx, UB_ERR_INVALID, "blind deconvolution: max_side %d: use 0 (1024) or at least %d",
                         p->max_side, 2 * MIN_SIDE);
+    if (!(p->noise_weight >= 0 && p->noise_weight <= 1e6))
+        return ub__fail(ctx, UB_ERR_INVALID, "blind deconvolution: noise weight %g: use a value in [0, 1e6]",
+                        p->noise_weight);
     if (p->response != UB_BLIND_RESPONSE_SRGB && p->response != UB_BLIND_RESPONSE_LINEAR)
         return ub__fail(ctx, UB_ERR_INVALID, "blind deconvolution: unknown response %d", (int)p->response);
     if (p->final.method != UB_DECONV_SPARSE && p->final.method != UB_DECONV_WIENER && p->final.method != UB_DECONV_RL)
@@ -510,7 +507,7 @@ ub_status ub_deblur_blind(ub_ctx *ctx, const ub_image *blurry, const ub_blind_pa
     /* the estimate's resolution */
     const double s = ub__blind_estimate_scale(lum, w, h, max_side);
     int ew = (int)w, eh = (int)h, eks = ksize;
-    progress_state ps = {.fn = progress, .user = user};
+    ub__blind_progress ps = {.fn = progress, .user = user};
     if (s < 1.0) ew = (int)lround(w * s), eh = (int)lround(h * s), eks = odd_at_least(ksize * s, 3);
     if (!(est = malloc((size_t)ew * eh * sizeof(float))) ||
         (s < 1.0 ? resize_plane(lum, (int)w, (int)h, est, ew, eh) : (memcpy(est, lum, npix * sizeof(float)), 0))) {
@@ -522,9 +519,10 @@ ub_status ub_deblur_blind(ub_ctx *ctx, const ub_image *blurry, const ub_blind_pa
         if (maxitr < 0) maxitr = 0;
         double total = 0;
         for (int l = 0; l <= maxitr; l++) total += pow(PYR_RATIO, 3 * l) * ew * eh * eks;
+        if (p->check_uniform) total *= 2; /* the quarters' estimates: about as much again */
         ps.total = total / 0.8; /* the final step: the last fifth */
     }
-    if ((st = estimate_kernel(ctx, est, ew, eh, eks, &ps, &ke)) != UB_OK) goto done;
+    if ((st = ub__blind_estimate_kernel(ctx, est, ew, eh, eks, &ps, &ke)) != UB_OK) goto done;
     if ((st = ub__blind_refine(ctx, est, ew, eh, ke, eks, GAMMA)) != UB_OK) goto done;
     if ((st = ub_kernel_create(ctx, ksize, ksize, &k)) != UB_OK) goto done;
     if (eks == ksize) memcpy(k->data, ke, (size_t)ksize * ksize * sizeof(float));
@@ -535,9 +533,15 @@ ub_status ub_deblur_blind(ub_ctx *ctx, const ub_image *blurry, const ub_blind_pa
             k->data[(size_t)(ksize / 2) * ksize + ksize / 2] = 1.0f;
         }
     }
-    if (trustworthy(ctx, est, ew, eh, ke, eks, k)) { /* the final step: ub_deconv (sparse.c), every colour channel */
+    int act = trustworthy(ctx, est, ew, eh, ke, eks, k);
+    if (act && p->check_uniform) {
+        double agreement = -1;
+        if ((st = ub__blind_uniformity(ctx, est, ew, eh, ke, eks, GAMMA, &ps, &agreement)) != UB_OK) goto done;
+        act = agreement < 0 || agreement >= UB__BLIND_MIN_AGREEMENT;
+    }
+    if (act) { /* the final step: ub_deconv (sparse.c), every colour channel */
         ub_image *deconvolved = NULL;
-        const ub_deconv_params fp = final_params(&p->final, channel_noise(lin));
+        const ub_deconv_params fp = final_params(p, channel_noise(lin));
         if ((st = ub_deconv(ctx, lin, k, &fp, &deconvolved)) != UB_OK) goto done;
         if ((st = keep_if_plausible(ctx, lum, p->response, &res, &deconvolved)) != UB_OK) goto done;
         if ((st = step_progress(ctx, &ps, 0.2 * ps.total)) != UB_OK) goto done;

@@ -82,6 +82,18 @@ ub_status ub__blind_latent(ub__bfft *f, fftwf_complex *Y, fftwf_complex *K, cons
 ub_status ub__blind_kernel(ub__bfft *f, const float *gx, const float *gy, fftwf_complex *BX,
                            fftwf_complex *BY, double gamma, int cg_iters, float *k, int kw, int kh);
 
+/* Progress of the estimate: `fn` (may be NULL) called with done / total after every pyramid level. */
+typedef struct ub__blind_progress {
+    ub_deconv_progress fn;
+    void *user;
+    double done, total;
+} ub__blind_progress;
+
+/* blind.c: the kernel's estimate on the w x h plane `lum`, coarse to fine (the pyramid, the latent and
+   kernel steps above); returns a kw x kw kernel, malloc'ed, in *out. */
+ub_status ub__blind_estimate_kernel(ub_ctx *ctx, const float *lum, int w, int h, int kw, ub__blind_progress *ps,
+                                    float **out);
+
 /* blind_refine.c: REFINE_PASSES kernel steps on the w x h plane `y` with, as the latent image, the
    sparse non-blind deconvolution of `y` by the current kernel `k` (kw x kw, refined in place). */
 ub_status ub__blind_refine(ub_ctx *ctx, const float *y, int w, int h, float *k, int kw, double gamma);
@@ -115,6 +127,16 @@ double ub__blind_stopband_excess(ub_ctx *ctx, const float *img, int w, int h, co
    0.01x). */
 #define UB__BLIND_MIN_GRADIENT_GAIN 0.5
 int ub__blind_output_implausible(const float *in, const float *out, int64_t w, int64_t h);
+
+/* blind_uniform.c: whether the blur is one kernel. The estimate is made again on each quarter of the
+   w x h plane (kw x kw, then refined with `gamma`), and *agreement receives the mean correlation of
+   the four with `k`, the whole plane's (ub_kernel_correlation: 1 = the same shape). -1 when the
+   quarters are too small to estimate on (under UB__BLIND_UNIFORM_MIN_SIDES kernels on a side). */
+ub_status ub__blind_uniformity(ub_ctx *ctx, const float *plane, int w, int h, const float *k, int kw, double gamma,
+                               ub__blind_progress *ps, double *agreement);
+#define UB__BLIND_UNIFORM_MIN_SIDES 3
+/* Below this agreement the blur is not one kernel and ub_deblur_blind declines (with check_uniform). */
+#define UB__BLIND_MIN_AGREEMENT 0.70
 
 /* The deviation of the white noise in the w x h plane `v` (blind_noise.c: Immerkaer's 3 x 3 mask, its
    mean absolute response in the flattest fifth of 16 x 16 blocks, every step-th block on large

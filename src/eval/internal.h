@@ -92,6 +92,7 @@ ub_status ub__eval_rl_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *it
 ub_status ub__eval_sparse_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out);
 ub_status ub__eval_blind_open(ub_ctx *ctx, ub_eval_method *m, const char *response);
 ub_status ub__eval_blind_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out);
+ub_status ub__eval_blind_fixed_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out);
 
 /* ---- scoring (score.c) ---- */
 

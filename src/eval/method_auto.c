@@ -5,7 +5,9 @@
    deconvolution gains far more than the networks trained so far (Levin +5.8 dB against -0.35), and it
    declines to act — returning the input untouched — on sharp photographs and on blur it cannot explain
    (docs/blind.md: a delta-like estimate, a kernel the image's spectrum contradicts, an output that
-   rings). Where it declines, the network runs: it helps on the small blur of REDS (+0.8 dB) that the
+   rings) and, asked here to check it, where the quarters of the image disagree on the kernel (the blur
+   varies over the frame: moving subjects, rotation; deconv/blind_uniform.c). Where it declines, the
+   network runs: it helps on the small blur of REDS (+0.8 dB) that the
    blind estimate calls sharp. The blind step's refusal is read from its output: a copy of the input,
    bit for bit. Without a model the input is returned there: the fallback that does no harm, while the
    trained networks still change sharp photos more than they help real blur (docs/results.md). */
@@ -27,6 +29,7 @@ ub_status ub_deblur_auto(ub_ctx *ctx, ub_model *model, const ub_image *in, ub_im
     if (used_blind) *used_blind = 0;
     ub_blind_params p;
     ub_blind_default(&p);
+    p.check_uniform = 1; /* declines where the blur varies over the frame: the network is better there */
     ub_image *blind = NULL;
     ub_status st = ub_deblur_blind(ctx, in, &p, NULL, NULL, &blind, NULL);
     if (st != UB_OK) return st;

@@ -23,10 +23,11 @@ static const eval_method_kind methods[] = {
     {"rl", ARG_NONE, NULL, true, NULL, ub__eval_rl_run},
     {"sparse", ARG_OPTIONAL, "expects rgb or luma", true, ub__eval_sparse_open, ub__eval_sparse_run},
     {"blind", ARG_OPTIONAL, "expects linear or srgb", false, ub__eval_blind_open, ub__eval_blind_run},
+    {"blind-fixed", ARG_NONE, NULL, false, NULL, ub__eval_blind_fixed_run},
     {"auto", ARG_OPTIONAL, MODEL_ARG, false, ub__eval_auto_open, ub__eval_auto_run},
 };
 
-const char *ub_eval_method_list(void) { return "identity, model:PATH, model-flip2:PATH, model-flip4:PATH, wiener, rl, sparse, sparse:rgb, sparse:luma, blind, blind:linear, blind:srgb, auto, auto:PATH"; }
+const char *ub_eval_method_list(void) { return "identity, model:PATH, model-flip2:PATH, model-flip4:PATH, wiener, rl, sparse, sparse:rgb, sparse:luma, blind, blind:linear, blind:srgb, blind-fixed, auto, auto:PATH"; }
 
 static const eval_method_kind *find_method(const char *spec, size_t n) {
     for (size_t i = 0; i < sizeof methods / sizeof *methods; i++)
