@@ -31,11 +31,11 @@ UNBLUR_MODELS=$work/m1 "$u" "$work/small.png" -o "$work/flip2.png" --method net 
 check "--ensemble 2 changes the output" '[ -s "$work/flip2.png" ] && ! cmp -s "$work/flip2.png" "$work/env_default.png"'
 one_line_error "--ensemble 3 is refused" "ensemble 3" -- env UNBLUR_MODELS="$work/m1" "$u" "$work/small.png" -o "$work/x.png" --method net --ensemble 3
 
-# --method auto on the sharp scene: the blind step declines, so the photo comes back unchanged
-# (--fallback input), or as the bundled network's output (--fallback net); the default is the network
+# --method auto (the default) on the sharp scene: the blind step declines, so the photo comes back as
+# the bundled network's output (--fallback net, the default), or unchanged (--fallback input)
 UNBLUR_MODELS=$work/m1 "$u" "$work/small.png" -o "$work/default.png" -q
-check "the default runs the network" 'cmp -s "$work/default.png" "$work/env_default.png"'
-"$u" "$work/small.png" -o "$work/auto.png" --method auto -q
+check "the default on a sharp photo: the network's output" 'cmp -s "$work/default.png" "$work/env_default.png"'
+"$u" "$work/small.png" -o "$work/auto.png" --method auto --fallback input -q
 "$u" metrics "$work/small.png" "$work/auto.png" > "$work/auto_metrics.txt"
 check "--method auto on a sharp photo: unchanged" 'grep -q "PSNR inf dB" "$work/auto_metrics.txt"'
 UNBLUR_MODELS=$work/m1 "$u" "$work/small.png" -o "$work/auto_net.png" --method auto --fallback net -q

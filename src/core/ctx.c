@@ -57,6 +57,14 @@ ub_status ub__progress(ub_ctx *ctx, double fraction, const char *label) {
     return UB_OK;
 }
 
+ub_progress_fn ub__progress_mute(ub_ctx *ctx) {
+    ub_progress_fn fn = ctx->progress;
+    ctx->progress = NULL;
+    return fn;
+}
+
+void ub__progress_restore(ub_ctx *ctx, ub_progress_fn fn) { ctx->progress = fn; }
+
 void *ub__alloc(size_t n) {
     if (n == 0) n = 1;
     size_t rounded = (n + 63) & ~(size_t)63;

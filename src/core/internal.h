@@ -36,6 +36,10 @@ ub_status ub__vfail(ub_ctx *ctx, ub_status st, const char *fmt, va_list ap);
 
 /* Reports progress; returns UB_ERR_CANCELLED (with a message) when the callback asks to stop. */
 ub_status ub__progress(ub_ctx *ctx, double fraction, const char *label);
+/* Silences the progress callback for a nested step whose own fractions would restart the caller's bar
+   (the blind estimate's inner deconvolutions); returns the callback for ub__progress_restore. */
+ub_progress_fn ub__progress_mute(ub_ctx *ctx);
+void ub__progress_restore(ub_ctx *ctx, ub_progress_fn fn);
 
 /* Overflow-checked size arithmetic: false when the result does not fit. */
 static inline bool ub__mul_size(size_t a, size_t b, size_t *out) {

@@ -22,6 +22,9 @@ static int same_pixels(const ub_image *a, const ub_image *b) {
            !memcmp(a->data, b->data, sizeof(float) * (size_t)a->channels * (size_t)a->width * (size_t)a->height);
 }
 
+/* The blind step's progress, shown as the context's ("blind"); nonzero when it asks to stop. */
+static int blind_progress(void *user, double done) { return ub__progress((ub_ctx *)user, done, "blind") != UB_OK; }
+
 ub_status ub_deblur_auto(ub_ctx *ctx, ub_model *model, const ub_image *in, ub_image **out, int *used_blind) {
     if (!ctx) return UB_ERR_INVALID;
     if (!in || !out) return ub__fail(ctx, UB_ERR_INVALID, "ub_deblur_auto: NULL argument");
@@ -31,7 +34,7 @@ ub_status ub_deblur_auto(ub_ctx *ctx, ub_model *model, const ub_image *in, ub_im
     ub_blind_default(&p);
     p.check_uniform = 1; /* declines where the blur varies over the frame: the network is better there */
     ub_image *blind = NULL;
-    ub_status st = ub_deblur_blind(ctx, in, &p, NULL, NULL, &blind, NULL);
+    ub_status st = ub_deblur_blind(ctx, in, &p, blind_progress, ctx, &blind, NULL);
     if (st != UB_OK) return st;
     if (!same_pixels(blind, in)) {
         if (used_blind) *used_blind = 1;
