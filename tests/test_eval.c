@@ -600,6 +600,25 @@ static void test_auto(ub_ctx *ctx) {
     CHECK_OK(ctx, ub_deblur_auto(ctx, NULL, sharp, &kept, &used_blind));
     CHECK(used_blind == 0 && kept && !memcmp(kept->data, sharp->data, sizeof(float) * 3 * 160 * 128));
     CHECK(ub_deblur_auto(ctx, m, NULL, &kept, NULL) == UB_ERR_INVALID);
+    /* too small (12 x 12) or too thin (400 x 20) for any kernel: the fallback, not an error */
+    const int sizes[2][2] = {{12, 12}, {400, 20}};
+    for (int i = 0; i < 2; i++) {
+        ub_image *small = test_shapes(ctx, sizes[i][0], sizes[i][1], 3, 9), *a = NULL, *b = NULL;
+        CHECK(!ub_blind_fits(small->width, small->height, NULL));
+        CHECK_OK(ctx, ub_deblur_auto(ctx, m, small, &a, &used_blind));
+        CHECK_OK(ctx, ub_model_run_tiled(m, small, UB_MODEL_TILE_DEFAULT, &b));
+        const size_t bytes = sizeof(float) * 3 * (size_t)sizes[i][0] * (size_t)sizes[i][1];
+        CHECK(used_blind == 0 && a && b && !memcmp(a->data, b->data, bytes));
+        ub_image_destroy(&a);
+        CHECK_OK(ctx, ub_deblur_auto(ctx, NULL, small, &a, NULL));
+        CHECK(a && !memcmp(a->data, small->data, bytes));
+        ub_image_destroy(&a);
+        ub_image_destroy(&b);
+        ub_image_destroy(&small);
+    }
+    CHECK(ub_blind_fits(160, 128, NULL) && ub_blind_fits(16 + 16, 32, &bp) == 1);
+    bp.kernel_size = 21;
+    CHECK(!ub_blind_fits(41, 100, &bp) && ub_blind_fits(42, 100, &bp));
     ub_image *imgs[] = {sharp, blurry, net, blind, out, kept};
     for (size_t i = 0; i < sizeof imgs / sizeof *imgs; i++) ub_image_destroy(&imgs[i]);
     ub_trajectory_destroy(&t);

@@ -106,6 +106,11 @@ typedef struct ub_blind_params {
 
 UB_API void ub_blind_default(ub_blind_params *p);
 
+/* Nonzero when a w x h image is one ub_deblur_blind can work on with `p` (NULL: the defaults): sides of
+   at least 16 pixels and at most 2^20, and the kernel (p->kernel_size, or the automatic size) at most
+   half the shorter side. ub_deblur_auto passes smaller or thinner images straight to its fallback. */
+UB_API int ub_blind_fits(int64_t w, int64_t h, const ub_blind_params *p);
+
 /* Progress of long work: called with done in [0, 1]; returns nonzero to cancel (UB_ERR_CANCELLED). */
 typedef int (*ub_deconv_progress)(void *user, double done);
 

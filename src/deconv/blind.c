@@ -342,6 +342,12 @@ static int auto_kernel_size(int64_t w, int64_t h) {
     return k < 15 ? 15 : k > 75 ? 75 : k;
 }
 
+int ub_blind_fits(int64_t w, int64_t h, const ub_blind_params *p) {
+    if (w < MIN_SIDE || h < MIN_SIDE || w > (1 << 20) || h > (1 << 20)) return 0;
+    const int ksize = p && p->kernel_size > 0 ? p->kernel_size : auto_kernel_size(w, h);
+    return ksize <= w / 2 && ksize <= h / 2 && ksize <= 1023;
+}
+
 /* The grey plane of an image (Rec. 601 weights for colour), into `lum` (width x height). */
 static void luminance(const ub_image *img, float *lum) {
     const size_t npix = (size_t)img->width * (size_t)img->height;

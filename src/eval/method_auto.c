@@ -34,8 +34,12 @@ ub_status ub_deblur_auto(ub_ctx *ctx, ub_model *model, const ub_image *in, ub_im
     ub_blind_default(&p);
     p.check_uniform = 1; /* declines where the blur varies over the frame: the network is better there */
     ub_image *blind = NULL;
-    ub_status st = ub_deblur_blind(ctx, in, &p, blind_progress, ctx, &blind, NULL);
-    if (st != UB_OK) return st;
+    ub_status st = UB_OK;
+    if (!ub_blind_fits(in->width, in->height, &p)) { /* too small or thin for a kernel: as if declined */
+        if (!model) return ub_image_clone(ctx, in, out);
+        return ub_model_run_tiled(model, in, UB_MODEL_TILE_DEFAULT, out);
+    }
+    if ((st = ub_deblur_blind(ctx, in, &p, blind_progress, ctx, &blind, NULL)) != UB_OK) return st;
     if (!same_pixels(blind, in)) {
         if (used_blind) *used_blind = 1;
         *out = blind;
