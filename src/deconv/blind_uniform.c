@@ -9,7 +9,7 @@
    they find the same one up to their own noise. Measured (docs/blind.md, "One blur for the whole
    frame?", `unblur eval ... --method auto:M`): the mean correlation of the quarters' estimates with the
    whole's is 0.65-0.93 on Levin's captures of uniform shake (0.62 where the whole's estimate itself
-   failed), 0.76-0.88 on the GoPro pairs of a shaken camera, 0.67 and 0.75 on the two clips of moving
+   failed; their 127 px quarters are too small to be tested now), 0.76-0.88 on the GoPro pairs of a shaken camera, 0.67 and 0.75 on the two clips of moving
    subjects (the second passes), and 0.37-0.84 (mostly under 0.7) on photos blurred by the realistic synthesis (rotation, moving
    objects), where the network does better. The test costs about one more estimate (four quarters of
    the plane); it does not catch a wrong kernel that the whole image supports everywhere (a photo of
@@ -32,7 +32,9 @@ ub_status ub__blind_uniformity(ub_ctx *ctx, const float *plane, int w, int h, co
                                ub__blind_progress *ps, double *agreement) {
     *agreement = -1;
     const int qw = w / 2, qh = h / 2;
-    if (qw < UB__BLIND_UNIFORM_MIN_SIDES * kw || qh < UB__BLIND_UNIFORM_MIN_SIDES * kw) return UB_OK;
+    if (qw < UB__BLIND_UNIFORM_MIN_SIDES * kw || qh < UB__BLIND_UNIFORM_MIN_SIDES * kw ||
+        qw < UB__BLIND_UNIFORM_MIN_QUARTER || qh < UB__BLIND_UNIFORM_MIN_QUARTER)
+        return UB_OK;
     float *quarter = malloc((size_t)qw * qh * sizeof(float));
     if (!quarter) return ub__fail(ctx, UB_ERR_NOMEM, "blind deconvolution: out of memory");
     ub_status st = UB_OK;
