@@ -557,6 +557,10 @@ static void test_uniformity(void) {
         memcpy(ub_image_plane(two, 0) + y * n + n / 2, ub_image_plane(across, 0) + y * n + n / 2,
                (size_t)(n / 2) * sizeof(float));
     const double a1 = agreement_of(ctx, one), a2 = agreement_of(ctx, two);
+    ub_ctx *one_thread = test_ctx(1), *two_threads = test_ctx(2); /* the quarters run side by side */
+    CHECK_MSG(agreement_of(one_thread, two) == agreement_of(two_threads, two), "the same on 1 and 2 threads");
+    ub_ctx_destroy(&one_thread);
+    ub_ctx_destroy(&two_threads);
     CHECK_MSG(a1 >= UB__BLIND_MIN_AGREEMENT, "one blur: agreement %.3f", a1);
     CHECK_MSG(a2 >= 0 && a2 < UB__BLIND_MIN_AGREEMENT, "two blurs: agreement %.3f", a2);
     printf("uniformity: one blur %.3f, two blurs %.3f\n", a1, a2);

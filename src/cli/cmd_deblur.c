@@ -7,7 +7,7 @@
    elsewhere (sharp photos, blur that varies over the frame or that no kernel
    explains) the network runs (--fallback net, the default) or the photo is
    returned unchanged (--fallback input). --method net runs the network alone:
-   ten times faster on a small photo, but it does not undo real camera shake.
+   eight times faster on a small photo, but it does not undo real camera shake.
 
    One input: OUT is the output image. Several inputs: OUT is a folder and
    each output keeps its input's name, as PNG. A 16-bit input gives a 16-bit output;

@@ -529,7 +529,12 @@ ub_status ub_deblur_blind(ub_ctx *ctx, const ub_image *blurry, const ub_blind_pa
         ps.total = total / 0.8; /* the final step: the last fifth */
     }
     if ((st = ub__blind_estimate_kernel(ctx, est, ew, eh, eks, &ps, &ke)) != UB_OK) goto done;
-    if ((st = ub__blind_refine(ctx, est, ew, eh, ke, eks, GAMMA)) != UB_OK) goto done;
+    {   /* muted: the estimate's progress is this step's, not the refinement's inner deconvolutions' */
+        const ub_progress_fn shown = ub__progress_mute(ctx);
+        st = ub__blind_refine(ctx, est, ew, eh, ke, eks, GAMMA);
+        ub__progress_restore(ctx, shown);
+        if (st != UB_OK) goto done;
+    }
     if ((st = ub_kernel_create(ctx, ksize, ksize, &k)) != UB_OK) goto done;
     if (eks == ksize) memcpy(k->data, ke, (size_t)ksize * ksize * sizeof(float));
     else {

@@ -95,7 +95,8 @@ ub_status ub__blind_estimate_kernel(ub_ctx *ctx, const float *lum, int w, int h,
                                     float **out);
 
 /* blind_refine.c: REFINE_PASSES kernel steps on the w x h plane `y` with, as the latent image, the
-   sparse non-blind deconvolution of `y` by the current kernel `k` (kw x kw, refined in place). */
+   sparse non-blind deconvolution of `y` by the current kernel `k` (kw x kw, refined in place). That
+   deconvolution reports to the context's progress callback: callers mute it (ub__progress_mute). */
 ub_status ub__blind_refine(ub_ctx *ctx, const float *y, int w, int h, float *k, int kw, double gamma);
 /* Negative values to 0, values below `prune` times the maximum to 0, 8-connected components
    carrying less than `min_mass` of the total removed, sum 1, centroid moved to the centre by an

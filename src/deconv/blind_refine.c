@@ -45,11 +45,7 @@ ub_status ub__blind_refine(ub_ctx *ctx, const float *y, int w, int h, float *k, 
     ub_deconv_default(&dp, UB_DECONV_SPARSE);
     for (int pass = 0; pass < REFINE_PASSES; pass++) {
         memcpy(kernel->data, k, nk * sizeof(float));
-        /* muted: the estimate's progress is the blind step's, not this inner deconvolution's */
-        const ub_progress_fn shown = ub__progress_mute(ctx);
-        st = ub__sparse_plane(ctx, y, latent, w, h, kernel, &dp);
-        ub__progress_restore(ctx, shown);
-        if (st != UB_OK) break;
+        if ((st = ub__sparse_plane(ctx, y, latent, w, h, kernel, &dp)) != UB_OK) break;
         ub__blind_pad(latent, w, h, frame, fw, fh);
         ub__blind_image_grad(frame, fw, fh, w, h, gx, gy);
         const double th = ub__blind_grad_threshold(gx, gy, n, (size_t)REFINE_KEEP * (size_t)kw);
