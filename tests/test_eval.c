@@ -583,7 +583,7 @@ static void test_auto(ub_ctx *ctx) {
     CHECK_OK(ctx, ub_kernel_from_trajectory(ctx, t, 0, &k));
     CHECK_OK(ctx, ub_convolve(ctx, sharp, k, UB_BORDER_REFLECT, &blurry));
     int used_blind = -1;
-    CHECK_OK(ctx, ub_deblur_auto(ctx, m, sharp, &out, &used_blind));
+    CHECK_OK(ctx, ub_deblur_auto(ctx, m, sharp, 0, &out, &used_blind));
     CHECK_OK(ctx, ub_model_run_tiled(m, sharp, UB_MODEL_TILE_DEFAULT, &net));
     CHECK(used_blind == 0);
     CHECK(out && net && !memcmp(out->data, net->data, sizeof(float) * 3 * 160 * 128));
@@ -591,26 +591,26 @@ static void test_auto(ub_ctx *ctx) {
     ub_blind_params bp;
     ub_blind_default(&bp);
     bp.check_uniform = 1; /* as ub_deblur_auto runs it (quarters this small are not checked) */
-    CHECK_OK(ctx, ub_deblur_auto(ctx, m, blurry, &out, &used_blind));
+    CHECK_OK(ctx, ub_deblur_auto(ctx, m, blurry, 0, &out, &used_blind));
     CHECK_OK(ctx, ub_deblur_blind(ctx, blurry, &bp, NULL, NULL, &blind, NULL));
     CHECK(used_blind == 1);
     CHECK(out && blind && !memcmp(out->data, blind->data, sizeof(float) * 3 * 160 * 128));
     CHECK(out && memcmp(out->data, blurry->data, sizeof(float) * 3 * 160 * 128)); /* it did act */
     ub_image *kept = NULL; /* no model: the input where blind declines */
-    CHECK_OK(ctx, ub_deblur_auto(ctx, NULL, sharp, &kept, &used_blind));
+    CHECK_OK(ctx, ub_deblur_auto(ctx, NULL, sharp, 0, &kept, &used_blind));
     CHECK(used_blind == 0 && kept && !memcmp(kept->data, sharp->data, sizeof(float) * 3 * 160 * 128));
-    CHECK(ub_deblur_auto(ctx, m, NULL, &kept, NULL) == UB_ERR_INVALID);
+    CHECK(ub_deblur_auto(ctx, m, NULL, 0, &kept, NULL) == UB_ERR_INVALID);
     /* too small (12 x 12) or too thin (400 x 20) for any kernel: the fallback, not an error */
     const int sizes[2][2] = {{12, 12}, {400, 20}};
     for (int i = 0; i < 2; i++) {
         ub_image *small = test_shapes(ctx, sizes[i][0], sizes[i][1], 3, 9), *a = NULL, *b = NULL;
         CHECK(!ub_blind_fits(small->width, small->height, NULL));
-        CHECK_OK(ctx, ub_deblur_auto(ctx, m, small, &a, &used_blind));
+        CHECK_OK(ctx, ub_deblur_auto(ctx, m, small, 0, &a, &used_blind));
         CHECK_OK(ctx, ub_model_run_tiled(m, small, UB_MODEL_TILE_DEFAULT, &b));
         const size_t bytes = sizeof(float) * 3 * (size_t)sizes[i][0] * (size_t)sizes[i][1];
         CHECK(used_blind == 0 && a && b && !memcmp(a->data, b->data, bytes));
         ub_image_destroy(&a);
-        CHECK_OK(ctx, ub_deblur_auto(ctx, NULL, small, &a, NULL));
+        CHECK_OK(ctx, ub_deblur_auto(ctx, NULL, small, 0, &a, NULL));
         CHECK(a && !memcmp(a->data, small->data, bytes));
         ub_image_destroy(&a);
         ub_image_destroy(&b);

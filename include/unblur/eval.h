@@ -117,11 +117,13 @@ UB_API ub_status ub_eval_method_run(ub_ctx *ctx, ub_eval_method *m, const ub_eva
 UB_API const char *ub_eval_method_list(void);
 
 /* "auto:PATH" as a function for callers outside an evaluation (the `unblur` program's default): the
-   blind deconvolution (ub_deblur_blind, default parameters) where it acts, else the model
-   (ub_model_run_tiled, default tile) — the blind step declines, returning its input, on sharp photos and
-   on blur it cannot explain; model NULL: the input there (no harm). *used_blind (may be NULL) = 1 when
-   the blind output was kept. */
-UB_API ub_status ub_deblur_auto(ub_ctx *ctx, ub_model *model, const ub_image *in, ub_image **out, int *used_blind);
+   blind deconvolution (ub_deblur_blind, default parameters with check_uniform) where it acts, else the
+   model (ub_model_run_tiled with `tile`: UB_MODEL_TILE_DEFAULT, _OFF or a side) — the blind step declines, returning its input,
+   on sharp photos, on blur it cannot explain or that varies over the frame, and on images too small for
+   a kernel (ub_blind_fits); model NULL: the input there (no harm). *used_blind (may be NULL) = 1 when
+   the blind output was kept. Its progress goes to the context's callback, labelled "blind". */
+UB_API ub_status ub_deblur_auto(ub_ctx *ctx, ub_model *model, const ub_image *in, int tile, ub_image **out,
+                                int *used_blind);
 
 /* ---- running ---- */
 

@@ -69,7 +69,7 @@ static int deblur_one(ub_ctx *ctx, ub_model *m, int tile, int automatic, const c
     ub_image *img = NULL, *sharp = NULL;
     int rc = 0;
     if (ub_image_read(ctx, in, &img) != UB_OK) return cli_fail_ctx(ctx);
-    ub_status st = automatic ? ub_deblur_auto(ctx, m, img, &sharp, NULL) : ub_model_run_tiled(m, img, tile, &sharp);
+    ub_status st = automatic ? ub_deblur_auto(ctx, m, img, tile, &sharp, NULL) : ub_model_run_tiled(m, img, tile, &sharp);
     if (st != UB_OK)
         rc = cli_fail(EXIT_RUNTIME, "%s: %s", in, ub_last_error(ctx));
     else if (ub_image_write(ctx, sharp, out, NULL) != UB_OK) rc = cli_fail_ctx(ctx);

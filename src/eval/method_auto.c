@@ -25,7 +25,8 @@ static int same_pixels(const ub_image *a, const ub_image *b) {
 /* The blind step's progress, shown as the context's ("blind"); nonzero when it asks to stop. */
 static int blind_progress(void *user, double done) { return ub__progress((ub_ctx *)user, done, "blind") != UB_OK; }
 
-ub_status ub_deblur_auto(ub_ctx *ctx, ub_model *model, const ub_image *in, ub_image **out, int *used_blind) {
+ub_status ub_deblur_auto(ub_ctx *ctx, ub_model *model, const ub_image *in, int tile, ub_image **out,
+                        int *used_blind) {
     if (!ctx) return UB_ERR_INVALID;
     if (!in || !out) return ub__fail(ctx, UB_ERR_INVALID, "ub_deblur_auto: NULL argument");
     *out = NULL;
@@ -37,7 +38,7 @@ ub_status ub_deblur_auto(ub_ctx *ctx, ub_model *model, const ub_image *in, ub_im
     ub_status st = UB_OK;
     if (!ub_blind_fits(in->width, in->height, &p)) { /* too small or thin for a kernel: as if declined */
         if (!model) return ub_image_clone(ctx, in, out);
-        return ub_model_run_tiled(model, in, UB_MODEL_TILE_DEFAULT, out);
+        return ub_model_run_tiled(model, in, tile, out);
     }
     if ((st = ub_deblur_blind(ctx, in, &p, blind_progress, ctx, &blind, NULL)) != UB_OK) return st;
     if (!same_pixels(blind, in)) {
@@ -50,7 +51,7 @@ ub_status ub_deblur_auto(ub_ctx *ctx, ub_model *model, const ub_image *in, ub_im
         return UB_OK;
     }
     ub_image_destroy(&blind);
-    return ub_model_run_tiled(model, in, UB_MODEL_TILE_DEFAULT, out);
+    return ub_model_run_tiled(model, in, tile, out);
 }
 
 /* "auto" alone: no model, the input where blind declines; "auto:PATH": that model there. */
@@ -73,5 +74,5 @@ ub_status ub__eval_auto_open(ub_ctx *ctx, ub_eval_method *m, const char *path) {
 }
 
 ub_status ub__eval_auto_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out) {
-    return ub_deblur_auto(ctx, m->model, item->input, out, NULL);
+    return ub_deblur_auto(ctx, m->model, item->input, UB_MODEL_TILE_DEFAULT, out, NULL);
 }
