@@ -11,17 +11,19 @@
 #include "deconv/blind_internal.h"
 #include "testutil.h"
 
-/* A straight 15 px shake at 0.6 rad, rasterised as the synthesis does. (An L-shaped path is recovered
-   less reliably: 0.75-0.998 correlation over four scenes, see docs/blind.md. Blurs under ~8 px would be
-   left alone by the do-no-harm rule.) */
-static ub_kernel *shake_kernel(ub_ctx *ctx) {
+/* A straight 15 px shake at `angle` radians, rasterised as the synthesis does. */
+static ub_kernel *line_kernel(ub_ctx *ctx, double angle) {
     ub_trajectory *t = NULL;
     ub_kernel *k = NULL;
-    if (ub_trajectory_linear(ctx, 15.0, 0.6, 200, &t) != UB_OK || ub_kernel_from_trajectory(ctx, t, 0, &k) != UB_OK)
+    if (ub_trajectory_linear(ctx, 15.0, angle, 200, &t) != UB_OK || ub_kernel_from_trajectory(ctx, t, 0, &k) != UB_OK)
         exit(1);
     ub_trajectory_destroy(&t);
     return k;
 }
+
+/* The tests' shake: 0.6 rad. (An L-shaped path is recovered less reliably: 0.75-0.998 correlation over
+   four scenes, see docs/blind.md. Blurs under ~8 px would be left alone by the do-no-harm rule.) */
+static ub_kernel *shake_kernel(ub_ctx *ctx) { return line_kernel(ctx, 0.6); }
 
 /* PSNR of the colour planes over the interior (a margin of m pixels dropped), the best over
    integer shifts of b in [-s, s]^2 (a blind estimate is centred, the true kernel need not be). */
@@ -524,15 +526,6 @@ static void test_large_frame_fft(void) {
 /* One blur or two (blind_uniform.c): a scene blurred by one kernel gives quarters that agree with the
    whole's estimate; the same scene with its left half blurred along one direction and its right half
    across it does not, and with check_uniform the blind step then returns its input. */
-static ub_kernel *line_kernel(ub_ctx *ctx, double angle) {
-    ub_trajectory *t = NULL;
-    ub_kernel *k = NULL;
-    if (ub_trajectory_linear(ctx, 15.0, angle, 200, &t) != UB_OK || ub_kernel_from_trajectory(ctx, t, 0, &k) != UB_OK)
-        exit(1);
-    ub_trajectory_destroy(&t);
-    return k;
-}
-
 static double agreement_of(ub_ctx *ctx, const ub_image *img) {
     const int w = (int)img->width, h = (int)img->height, kw = 21;
     float *k = NULL;

@@ -171,7 +171,7 @@ static const double NOISE_LAMBDA = 80.0;
 static const double EST_NOISE = 0.003;
 enum { MIN_EST_SIDE = 384 };
 
-static ub_status step_progress(ub_ctx *ctx, ub__blind_progress *ps, double amount) {
+ub_status ub__blind_step_progress(ub_ctx *ctx, ub__blind_progress *ps, double amount) {
     ps->done += amount;
     if (ps->fn && ps->fn(ps->user, fmin(1.0, ps->done / ps->total)))
         return ub__fail(ctx, UB_ERR_CANCELLED, "blind deconvolution: cancelled");
@@ -293,7 +293,7 @@ ub_status ub__blind_estimate_kernel(ub_ctx *ctx, const float *lum, int w, int h,
             memset(k, 0, (size_t)ks * ks * sizeof(float));
             k[(size_t)(ks / 2) * ks + ks / 2] = 1.0f;
         }
-        if ((st = step_progress(ctx, ps, (double)sw * sh * ks)) != UB_OK) break;
+        if ((st = ub__blind_step_progress(ctx, ps, (double)sw * sh * ks)) != UB_OK) break;
     }
     free(ys);
     if (st) {
@@ -342,10 +342,22 @@ static int auto_kernel_size(int64_t w, int64_t h) {
     return k < 15 ? 15 : k > 75 ? 75 : k;
 }
 
+/* Whether a w x h image can hold the blind step, with the kernel's side (p's, or the automatic one):
+   the one rule behind ub_blind_fits and check_params's messages. */
+typedef enum { SIZE_FITS, SIZE_TOO_SMALL, SIZE_TOO_LARGE, SIZE_KERNEL_TOO_LARGE } size_verdict;
+
+static int kernel_side(int64_t w, int64_t h, const ub_blind_params *p) {
+    return p && p->kernel_size > 0 ? p->kernel_size : auto_kernel_size(w, h);
+}
+
+static size_verdict judge_size(int64_t w, int64_t h, int ksize) {
+    if (w < MIN_SIDE || h < MIN_SIDE) return SIZE_TOO_SMALL;
+    if (w > (1 << 20) || h > (1 << 20)) return SIZE_TOO_LARGE;
+    return ksize > w / 2 || ksize > h / 2 || ksize > 1023 ? SIZE_KERNEL_TOO_LARGE : SIZE_FITS;
+}
+
 int ub_blind_fits(int64_t w, int64_t h, const ub_blind_params *p) {
-    if (w < MIN_SIDE || h < MIN_SIDE || w > (1 << 20) || h > (1 << 20)) return 0;
-    const int ksize = p && p->kernel_size > 0 ? p->kernel_size : auto_kernel_size(w, h);
-    return ksize <= w / 2 && ksize <= h / 2 && ksize <= 1023;
+    return judge_size(w, h, kernel_side(w, h, p)) == SIZE_FITS;
 }
 
 /* The grey plane of an image (Rec. 601 weights for colour), into `lum` (width x height). */
@@ -453,17 +465,18 @@ static ub_deconv_params final_params(const ub_blind_params *p, double sigma) {
 /* The image's size and the parameters, checked before any work: UB_OK with the kernel's side in
    *ksize_out, else UB_ERR_INVALID with a message naming the problem. */
 static ub_status check_params(ub_ctx *ctx, int64_t w, int64_t h, const ub_blind_params *p, int *ksize_out) {
-    if (w < MIN_SIDE || h < MIN_SIDE)
+    const int ksize = *ksize_out = kernel_side(w, h, p);
+    const size_verdict size = judge_size(w, h, ksize);
+    if (size == SIZE_TOO_SMALL)
         return ub__fail(ctx, UB_ERR_INVALID, "blind deconvolution: a %lldx%lld image is too small (at least %dx%d)",
                         (long long)w, (long long)h, MIN_SIDE, MIN_SIDE);
-    if (w > (1 << 20) || h > (1 << 20))
+    if (size == SIZE_TOO_LARGE)
         return ub__fail(ctx, UB_ERR_INVALID, "blind deconvolution: a %lldx%lld image is too large", (long long)w,
                         (long long)h);
     if (p->kernel_size < 0 || (p->kernel_size > 0 && (p->kernel_size % 2 == 0 || p->kernel_size < 3)))
         return ub__fail(ctx, UB_ERR_INVALID, "blind deconvolution: kernel size %d: use an odd size of at least 3 "
                         "(or 0 for automatic)", p->kernel_size);
-    const int ksize = *ksize_out = p->kernel_size ? p->kernel_size : auto_kernel_size(w, h);
-    if (ksize > w / 2 || ksize > h / 2 || ksize > 1023)
+    if (size == SIZE_KERNEL_TOO_LARGE)
         return ub__fail(ctx, UB_ERR_INVALID, "blind deconvolution: a %dx%d kernel is too large for a %lldx%lld image "
                         "(at most half its shorter side)", ksize, ksize, (long long)w, (long long)h);
     if (p->max_side < 0 || (p->max_side > 0 && p->max_side < 2 * MIN_SIDE))
@@ -555,7 +568,7 @@ ub_status ub_deblur_blind(ub_ctx *ctx, const ub_image *blurry, const ub_blind_pa
         const ub_deconv_params fp = final_params(p, channel_noise(lin));
         if ((st = ub_deconv(ctx, lin, k, &fp, &deconvolved)) != UB_OK) goto done;
         if ((st = keep_if_plausible(ctx, lum, p->response, &res, &deconvolved)) != UB_OK) goto done;
-        if ((st = step_progress(ctx, &ps, 0.2 * ps.total)) != UB_OK) goto done;
+        if ((st = ub__blind_step_progress(ctx, &ps, 0.2 * ps.total)) != UB_OK) goto done;
     }
     /* declined (or nothing kept): the input as it is; cloned only now, so a large photo's deconvolution
        never holds a third copy of it */

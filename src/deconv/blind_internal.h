@@ -89,6 +89,9 @@ typedef struct ub__blind_progress {
     double done, total;
 } ub__blind_progress;
 
+/* blind.c: adds `amount` of work to ps->done and reports done / total; UB_ERR_CANCELLED when asked. */
+ub_status ub__blind_step_progress(ub_ctx *ctx, ub__blind_progress *ps, double amount);
+
 /* blind.c: the kernel's estimate on the w x h plane `lum`, coarse to fine (the pyramid, the latent and
    kernel steps above); returns a kw x kw kernel, malloc'ed, in *out. */
 ub_status ub__blind_estimate_kernel(ub_ctx *ctx, const float *lum, int w, int h, int kw, ub__blind_progress *ps,

@@ -9,9 +9,10 @@
    they find the same one up to their own noise. Measured (docs/blind.md, "One blur for the whole
    frame?", `unblur eval ... --method auto:M`): the mean correlation of the quarters' estimates with the
    whole's is 0.65-0.93 on Levin's captures of uniform shake (0.62 where the whole's estimate itself
-   failed; their 127 px quarters are too small to be tested now), 0.76-0.88 on the GoPro pairs of a shaken camera, 0.67 and 0.75 on the two clips of moving
-   subjects (the second passes), and 0.37-0.84 (mostly under 0.7) on photos blurred by the realistic synthesis (rotation, moving
-   objects), where the network does better. The test costs about one more estimate (four quarters of
+   failed; their 127 px quarters are too small to be tested now), 0.76-0.88 on the GoPro pairs of a
+   shaken camera, 0.67 and 0.75 on the two clips of moving subjects (the second passes), and 0.37-0.84
+   (mostly under 0.7) on photos blurred by the realistic synthesis (rotation, moving objects), where
+   the network does better. The test costs about one more estimate (four quarters of
    the plane); it does not catch a wrong kernel that the whole image supports everywhere (a photo of
    diagonal slats read as a diagonal streak: 0.94).
 
@@ -67,14 +68,12 @@ ub_status ub__blind_uniformity(ub_ctx *ctx, const float *plane, int w, int h, co
 #pragma omp parallel for schedule(dynamic) num_threads(threads)
     for (int q = 0; q < 4; q++) sts[q] = one_quarter(ctx, plane, w, h, q, k, kw, gamma, &corr[q], &work[q]);
     ub__progress_restore(ctx, shown);
-    double sum = 0;
+    double sum = 0, done = 0;
     for (int q = 0; q < 4; q++) {
         if (sts[q] != UB_OK) return sts[q];
-        sum += corr[q];
-        ps->done += work[q];
+        sum += corr[q], done += work[q];
     }
-    if (ps->fn && ps->fn(ps->user, ps->done < ps->total ? ps->done / ps->total : 1.0))
-        return ub__fail(ctx, UB_ERR_CANCELLED, "blind deconvolution: cancelled");
-    *agreement = sum / 4;
-    return UB_OK;
+    const ub_status st = ub__blind_step_progress(ctx, ps, done);
+    if (st == UB_OK) *agreement = sum / 4;
+    return st;
 }

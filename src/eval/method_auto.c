@@ -22,6 +22,11 @@ static int same_pixels(const ub_image *a, const ub_image *b) {
            !memcmp(a->data, b->data, sizeof(float) * (size_t)a->channels * (size_t)a->width * (size_t)a->height);
 }
 
+/* Where the blind step does not act: the model's output, or without one the input as it is. */
+static ub_status fallback(ub_ctx *ctx, ub_model *model, const ub_image *in, int tile, ub_image **out) {
+    return model ? ub_model_run_tiled(model, in, tile, out) : ub_image_clone(ctx, in, out);
+}
+
 /* The blind step's progress, shown as the context's ("blind"); nonzero when it asks to stop. */
 static int blind_progress(void *user, double done) { return ub__progress((ub_ctx *)user, done, "blind") != UB_OK; }
 
@@ -36,22 +41,20 @@ ub_status ub_deblur_auto(ub_ctx *ctx, ub_model *model, const ub_image *in, int t
     p.check_uniform = 1; /* declines where the blur varies over the frame: the network is better there */
     ub_image *blind = NULL;
     ub_status st = UB_OK;
-    if (!ub_blind_fits(in->width, in->height, &p)) { /* too small or thin for a kernel: as if declined */
-        if (!model) return ub_image_clone(ctx, in, out);
-        return ub_model_run_tiled(model, in, tile, out);
-    }
+    if (!ub_blind_fits(in->width, in->height, &p)) /* too small or thin for a kernel: as if declined */
+        return fallback(ctx, model, in, tile, out);
     if ((st = ub_deblur_blind(ctx, in, &p, blind_progress, ctx, &blind, NULL)) != UB_OK) return st;
     if (!same_pixels(blind, in)) {
         if (used_blind) *used_blind = 1;
         *out = blind;
         return UB_OK;
     }
-    if (!model) { /* the fallback that does no harm: the input as it is */
+    if (!model) { /* the fallback that does no harm: the declined output is the input already */
         *out = blind;
         return UB_OK;
     }
     ub_image_destroy(&blind);
-    return ub_model_run_tiled(model, in, tile, out);
+    return fallback(ctx, model, in, tile, out);
 }
 
 /* "auto" alone: no model, the input where blind declines; "auto:PATH": that model there. */

@@ -63,11 +63,19 @@ ub_status ub__eval_blind_open(ub_ctx *ctx, ub_eval_method *m, const char *respon
     return choose_variant(ctx, m, "blind", response, words, values, &m->blind_response);
 }
 
-ub_status ub__eval_blind_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out) {
+/* ub_deblur_blind with its defaults but the response (-1: the default's) and the final step's noise weight. */
+static ub_status blind_with(ub_ctx *ctx, const ub_eval_item *item, int response, double noise_weight, ub_image **out) {
     ub_blind_params p;
     ub_blind_default(&p);
-    if (m->blind_response >= 0) p.response = (ub_blind_response)m->blind_response;
+    if (response >= 0) p.response = (ub_blind_response)response;
+    p.noise_weight = noise_weight;
     return ub_deblur_blind(ctx, item->input, &p, NULL, NULL, out, NULL);
+}
+
+ub_status ub__eval_blind_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out) {
+    ub_blind_params def;
+    ub_blind_default(&def);
+    return blind_with(ctx, item, m->blind_response, def.noise_weight, out);
 }
 
 /* The same estimate, then the final step at its fixed weight whatever the image's noise (noise_weight 0:
@@ -75,8 +83,5 @@ ub_status ub__eval_blind_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item 
    Lai et al.'s set, 1 % noise, scores 20.31 dB so against 18.88 (docs/blind.md); photographs lose by it. */
 ub_status ub__eval_blind_fixed_run(ub_ctx *ctx, ub_eval_method *m, const ub_eval_item *item, ub_image **out) {
     (void)m;
-    ub_blind_params p;
-    ub_blind_default(&p);
-    p.noise_weight = 0;
-    return ub_deblur_blind(ctx, item->input, &p, NULL, NULL, out, NULL);
+    return blind_with(ctx, item, -1, 0.0, out);
 }
