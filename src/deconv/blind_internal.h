@@ -113,7 +113,8 @@ double ub__blind_grad_threshold(const float *gx, const float *gy, size_t n, size
 /* Do no harm (blind_check.c): the power the w x h plane `img` keeps where the kw x kw kernel `k`
    attenuates strongly, over what a blur by `k` of a 1/f^2 image plus the noise floor would leave
    there (about 1 when `k` can be the blur, >> 1 when the image is sharper than `k` allows).
-   0 when the kernel has no stop band; -1 when out of memory. */
+   0 when the kernel has no stop band (ub_deblur_blind then declines: nothing to test, and the kernel
+   is a mild blob); -1 when out of memory. */
 double ub__blind_stopband_excess(ub_ctx *ctx, const float *img, int w, int h, const float *k, int kw);
 
 /* Above this excess the estimate is not the image's blur (docs/blind.md: Levin's 32 real captures
