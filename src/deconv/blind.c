@@ -564,7 +564,7 @@ ub_status ub_deblur_blind(ub_ctx *ctx, const ub_image *blurry, const ub_blind_pa
             k->data[(size_t)(ksize / 2) * ksize + ksize / 2] = 1.0f;
         }
     }
-    int act = trustworthy(ctx, est, ew, eh, ke, eks, s < 1.0 ? s : 1.0, k);
+    int act = trustworthy(ctx, est, ew, eh, ke, eks, s, k); /* s <= 1: ub__blind_estimate_scale only reduces */
     if (act && p->check_uniform) {
         double agreement = -1;
         if ((st = ub__blind_uniformity(ctx, est, ew, eh, ke, eks, GAMMA, &ps, &agreement)) != UB_OK) goto done;
