@@ -60,13 +60,14 @@ static double residual_snr(const float *ours, const float *y, const float *x, si
 /* ---- the executor ---- */
 
 typedef struct net_case {
-    int width, blocks, mid, depth, n, h, w;
+    int width, blocks, mid, depth, n, h, w, block;
 } net_case;
 
 static void test_executor(ub_ctx *ctx, const net_case *k) {
     ub__rbnet_config c;
     ub__rbnet_config_default(&c);
     c.width = k->width, c.blocks = k->blocks, c.mid_blocks = k->mid, c.depth = k->depth;
+    c.block = k->block;
     ub__param_table t;
     ub__graph g;
     if (ub__rbnet_params(ctx, &c, &t) != UB_OK) {
@@ -80,6 +81,10 @@ static void test_executor(ub_ctx *ctx, const net_case *k) {
     ub_rng rng;
     ub_rng_seed(&rng, 11);
     ub__rbnet_init(&t, &rng, params);
+    /* NAF's beta / gamma start at zero, which would leave its blocks out of the output */
+    for (int i = 0; k->block == UB__BLOCK_NAF && params && i < t.count; i++)
+        if (strstr(t.params[i].name, "beta") || strstr(t.params[i].name, "gamma"))
+            for (size_t j = 0; j < t.params[i].count; j++) params[t.params[i].offset + j] = 0.5f;
     for (size_t i = 0; i < pixels; i++) x[i] = (float)ub_rng_uniform(&rng);
     ub__fast_net *f32 = NULL, *bf16 = NULL;
     ub_status st = ub__fast_net_create(ctx, &g, &t, 0, &f32);
@@ -95,8 +100,8 @@ static void test_executor(ub_ctx *ctx, const net_case *k) {
         ub__fast_net_info i32, i16;
         ub__fast_net_get_info(f32, &i32);
         ub__fast_net_get_info(bf16, &i16);
-        printf("W%d N%d M%d D%d n%d %dx%d: bf16 vs fp32 %.1f dB, residual SNR %.1f dB; activations %.2f MB (fp32 "
-               "%.2f MB), oneDNN scratchpad %.3f MB (fp32 %.3f MB); %s\n", k->width, k->blocks, k->mid, k->depth,
+        printf("%s W%d N%d M%d D%d n%d %dx%d: bf16 vs fp32 %.1f dB, residual SNR %.1f dB; activations %.2f MB (fp32 "
+               "%.2f MB), oneDNN scratchpad %.3f MB (fp32 %.3f MB); %s\n", ub__rbnet_block_name(k->block), k->width, k->blocks, k->mid, k->depth,
                k->n, k->h, k->w, db, snr, i16.buffer_bytes / 1e6, i32.buffer_bytes / 1e6,
                i16.dnnl_scratch_bytes / 1e6, i32.dnnl_scratch_bytes / 1e6, i16.impls);
         CHECK_MSG(db >= BF16_PSNR, "%.1f dB", db);
@@ -156,10 +161,10 @@ static void test_executor(ub_ctx *ctx, const net_case *k) {
 
 /* ---- the model ---- */
 
-static ub_model *make_model(ub_ctx *ctx, int width, int blocks, int depth) {
+static ub_model *make_model(ub_ctx *ctx, int width, int blocks, int depth, int block) {
     ub_rbnet_config c;
     ub_rbnet_default(&c);
-    c.width = width, c.blocks = blocks, c.mid_blocks = blocks, c.depth = depth;
+    c.width = width, c.blocks = blocks, c.mid_blocks = blocks, c.depth = depth, c.block = block;
     ub_rng r;
     ub_rng_seed(&r, 5);
     ub_model *m = NULL;
@@ -169,14 +174,17 @@ static ub_model *make_model(ub_ctx *ctx, int width, int blocks, int depth) {
         const ub__param *p = &m->net.table.params[i];
         const float gain = strstr(p->name, ".se.fc") ? 6.0f : !strcmp(p->name, "tail.weight") ? 4.0f : 1.0f;
         for (size_t k = 0; k < p->count; k++) m->params[p->offset + k] *= gain;
+        /* NAF's beta / gamma start at zero: its blocks (and their SCA means) must show in the output */
+        if (strstr(p->name, ".beta") || strstr(p->name, ".gamma"))
+            for (size_t k = 0; k < p->count; k++) m->params[p->offset + k] = 0.5f;
     }
     return m;
 }
 
 static size_t image_floats(const ub_image *a) { return (size_t)a->width * (size_t)a->height * (size_t)a->channels; }
 
-static void test_model(ub_ctx *ctx) {
-    ub_model *m = make_model(ctx, 16, 2, 2);
+static void test_model(ub_ctx *ctx, int block) {
+    ub_model *m = make_model(ctx, 16, 2, 2, block);
     ub_image *in = test_image(ctx, 203, 157, 3, 3), *fp32 = NULL, *whole = NULL, *tiled = NULL;
     if (!m || !in) return;
     CHECK(ub_model_precision_used(m) == UB_PRECISION_FP32);
@@ -193,8 +201,8 @@ static void test_model(ub_ctx *ctx) {
         if (fp32 && whole && tiled) {
             const double db = psnr(whole->data, fp32->data, image_floats(in));
             const double tile_db = psnr(tiled->data, whole->data, image_floats(in));
-            printf("model W16 N2 D2 203x157 (%s): bf16 vs fp32 %.1f dB; tiled vs whole bf16 %.1f dB\n",
-                   p == UB_PRECISION_BF16 ? "bf16" : "auto", db, tile_db);
+            printf("model %s W16 N2 D2 203x157 (%s): bf16 vs fp32 %.1f dB; tiled vs whole bf16 %.1f dB\n",
+                   block == UB_RBNET_BLOCK_NAF ? "naf" : "res", p == UB_PRECISION_BF16 ? "bf16" : "auto", db, tile_db);
             CHECK_MSG(db >= BF16_PSNR, "%.1f dB", db);
             CHECK_MSG(tile_db >= TILE_PSNR, "%.1f dB", tile_db);
         }
@@ -258,10 +266,13 @@ int main(int argc, char **argv) {
         return 77;
     }
     ub_ctx *ctx = test_ctx(2);
-    const net_case cases[] = {{8, 1, 1, 2, 1, 37, 45}, {8, 1, 1, 2, 2, 64, 64}, {16, 2, 1, 3, 1, 61, 83},
-                              {16, 2, 1, 3, 1, 96, 128}};
+    const net_case cases[] = {{8, 1, 1, 2, 1, 37, 45, UB__BLOCK_RES}, {8, 1, 1, 2, 2, 64, 64, UB__BLOCK_RES},
+                              {16, 2, 1, 3, 1, 61, 83, UB__BLOCK_RES}, {16, 2, 1, 3, 1, 96, 128, UB__BLOCK_RES},
+                              {8, 1, 1, 2, 1, 37, 45, UB__BLOCK_NAF},
+                              {16, 1, 1, 3, 2, 61, 83, UB__BLOCK_NAF}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases && !skipped; i++) test_executor(ctx, &cases[i]);
-    if (!skipped) test_model(ctx);
+    if (!skipped) test_model(ctx, UB_RBNET_BLOCK_RES);
+    if (!skipped) test_model(ctx, UB_RBNET_BLOCK_NAF);
     ub_ctx_destroy(&ctx);
     if (!skipped) test_capped();
     if (skipped) {

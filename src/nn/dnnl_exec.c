@@ -685,10 +685,6 @@ static ub_status check_graph(ub__fast_net *net, const ub__graph *g, const ub__pa
                         op->kind == UB_OP_SCALE || (op->kind == UB_OP_CONV && op->groups != 1);
         if (naf && op->w == UB_NO_PARAM && op->kind != UB_OP_GATE)
             return ub__fail(net->ctx, UB_ERR_INVALID, "fast RBNet: operation %d has no weight", i);
-        /* NAF blocks run in float only so far in inference: a bf16 net is refused, and the caller runs the
-           float one (a bf16 training net holds every value in float, so its NAF kernels are the float ones) */
-        if (naf && net->bf16 && !net->training)
-            return ub__fail(net->ctx, UB_ERR_UNSUPPORTED, "fast RBNet: NAF blocks have no bf16 path yet");
     }
     const ub__value *first = &g->values[0], *last = &g->values[g->nvalues - 1];
     if (first->c != 3 || last->c != 3 || first->h != last->h || first->w != last->w)
