@@ -90,7 +90,7 @@ UB_API ub_status ub_safetensors_diff(ub_ctx *ctx, const char *path_a, const char
    UB_MODEL_TILE_DEFAULT, out): in bounded memory, whatever the image's size. */
 UB_API ub_status ub_model_run(ub_model *m, const ub_image *in, ub_image **out);
 
-#define UB_MODEL_TILE_DEFAULT 0 /* the default tile: 768 x 768 pixels (chosen by measurement) */
+#define UB_MODEL_TILE_DEFAULT 0 /* the default: whole up to 1280 x 1280, else tiles of 768 x 768 (measured) */
 #define UB_MODEL_TILE_OFF (-1)  /* the whole image at once (memory grows with the image) */
 
 /* ub_model_run in tiles of at most `tile` x `tile` pixels (1..65536, rounded up to a multiple of

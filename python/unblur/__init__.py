@@ -390,7 +390,7 @@ def kernels(preset="shake", config=None, n=16, seed=0):
 
 def _check_tile(tile):
     if not isinstance(tile, int) or isinstance(tile, bool) or not (tile in (0, -1) or 1 <= tile <= 65536):
-        raise ValueError("deblur: tile is 1..65536, 0 (the default, 768) or -1 (whole image), not %r" % (tile,))
+        raise ValueError("deblur: tile is 1..65536, 0 (the default: whole up to 1280 x 1280, else 768) or -1 (whole image), not %r" % (tile,))
 
 
 def find_model(name="default"):

@@ -14,9 +14,9 @@
    grey stays grey; alpha is carried. The model is --model M.safetensors or a
    bundled model's name ("default" without --model, "fast"), found by
    ub_model_open (nn/model_find.c: $UNBLUR_MODELS, the install, the source
-   tree's models/). Images are run in tiles (--tile N, default 768) whose output
-   equals the whole image's, in memory that does not grow with the image
-   beyond the input and output themselves; the progress bar follows the
+   tree's models/). Images over 1280 x 1280 are run in tiles (--tile N, default
+   768) whose output equals the whole image's, in memory that does not grow
+   with the image beyond the input and output themselves; the progress bar follows the
    tiles of the current image. --precision fp32|bf16|auto picks the
    convolutions' arithmetic (ub_model_set_precision): fp32 by default, as
    the PyTorch specification computes; bf16 only where the CPU does it
@@ -143,7 +143,7 @@ int cmd_deblur(const cli_command *cmd, int argc, char **argv) {
          "without --model) or fast; bundled models are looked up in $UNBLUR_MODELS, else "
          "share/unblur/models beside the installed program, else models/ beside the build folder"},
         {"tile", 0, OPT_INT, &tile, 0, 1 << 16, "N",
-         "tile side in pixels (0: default 768); an image within one tile and its margins runs whole"},
+         "tile side in pixels (0: the default: whole up to 1280 x 1280, else 768); an image within one tile and its margins runs whole"},
         {"ensemble", 0, OPT_INT, &ensemble, 1, 4, "V",
          "flip self-ensemble: 1 (off, default), 2 or 4 mirror images through the network, averaged (V times "
          "the time)"},
