@@ -57,6 +57,14 @@ static double residual_snr(const float *ours, const float *y, const float *x, si
     return noise == 0 ? INFINITY : 10 * log10(signal / noise);
 }
 
+/* NAF's beta / gamma start at zero, which would leave its blocks (and their SCA means) out of the output:
+   they are set to 0.5. Nothing else is named so. */
+static void wake_naf_blocks(const ub__param_table *t, float *params) {
+    for (int i = 0; params && i < t->count; i++)
+        if (strstr(t->params[i].name, ".beta") || strstr(t->params[i].name, ".gamma"))
+            for (size_t j = 0; j < t->params[i].count; j++) params[t->params[i].offset + j] = 0.5f;
+}
+
 /* ---- the executor ---- */
 
 typedef struct net_case {
@@ -81,10 +89,7 @@ static void test_executor(ub_ctx *ctx, const net_case *k) {
     ub_rng rng;
     ub_rng_seed(&rng, 11);
     ub__rbnet_init(&t, &rng, params);
-    /* NAF's beta / gamma start at zero, which would leave its blocks out of the output */
-    for (int i = 0; k->block == UB__BLOCK_NAF && params && i < t.count; i++)
-        if (strstr(t.params[i].name, "beta") || strstr(t.params[i].name, "gamma"))
-            for (size_t j = 0; j < t.params[i].count; j++) params[t.params[i].offset + j] = 0.5f;
+    wake_naf_blocks(&t, params);
     for (size_t i = 0; i < pixels; i++) x[i] = (float)ub_rng_uniform(&rng);
     ub__fast_net *f32 = NULL, *bf16 = NULL;
     ub_status st = ub__fast_net_create(ctx, &g, &t, 0, &f32);
@@ -174,10 +179,8 @@ static ub_model *make_model(ub_ctx *ctx, int width, int blocks, int depth, int b
         const ub__param *p = &m->net.table.params[i];
         const float gain = strstr(p->name, ".se.fc") ? 6.0f : !strcmp(p->name, "tail.weight") ? 4.0f : 1.0f;
         for (size_t k = 0; k < p->count; k++) m->params[p->offset + k] *= gain;
-        /* NAF's beta / gamma start at zero: its blocks (and their SCA means) must show in the output */
-        if (strstr(p->name, ".beta") || strstr(p->name, ".gamma"))
-            for (size_t k = 0; k < p->count; k++) m->params[p->offset + k] = 0.5f;
     }
+    if (m) wake_naf_blocks(&m->net.table, m->params);
     return m;
 }
 
@@ -202,7 +205,7 @@ static void test_model(ub_ctx *ctx, int block) {
             const double db = psnr(whole->data, fp32->data, image_floats(in));
             const double tile_db = psnr(tiled->data, whole->data, image_floats(in));
             printf("model %s W16 N2 D2 203x157 (%s): bf16 vs fp32 %.1f dB; tiled vs whole bf16 %.1f dB\n",
-                   block == UB_RBNET_BLOCK_NAF ? "naf" : "res", p == UB_PRECISION_BF16 ? "bf16" : "auto", db, tile_db);
+                   ub__rbnet_block_name(block), p == UB_PRECISION_BF16 ? "bf16" : "auto", db, tile_db);
             CHECK_MSG(db >= BF16_PSNR, "%.1f dB", db);
             CHECK_MSG(tile_db >= TILE_PSNR, "%.1f dB", tile_db);
         }

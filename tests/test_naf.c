@@ -521,15 +521,10 @@ static void test_seam(void) {
     /* SCA in each of the 5 NAF blocks (enc1, enc2, bottleneck, dec2, dec1) + SE on the 2 skips */
     CHECK_MSG(global == 7 && radius > 0, "global %d, radius %d", global, radius);
     /* the fast executor runs NAF in float (tests/test_nn_fast.c compares it with the reference) and, where
-       the CPU has native bf16, in bf16 (tests/test_bf16.c compares that with float) */
+       the CPU has native bf16, in bf16 (tests/test_bf16.c: against float, and refused without native bf16) */
     ub__fast_net *net = NULL;
     const ub_status made = ub__fast_net_create(ctx, &g, &t, 0, &net);
     CHECK(made == UB_OK || made == UB_ERR_UNSUPPORTED); /* (no oneDNN CPU engine: unsupported) */
-    ub__fast_net_destroy(&net);
-    const unsigned bf16_cpu = ub_cpu_features() & (UB_CPU_AVX512BF16 | UB_CPU_AMX);
-    const ub_status made16 = ub__fast_net_create_bf16(ctx, &g, &t, UB_FAST_LAYOUT_AUTO, ub_cpu_features(), &net);
-    CHECK(bf16_cpu && made == UB_OK ? made16 == UB_OK && net : made16 == UB_ERR_UNSUPPORTED && !net);
-    if (made16 != UB_OK) printf("test_naf: no bf16 net here: %s\n", ub_last_error(ctx));
     ub__fast_net_destroy(&net);
     if (g.nops > 1) {
         g.ops[1].kind = (ub__op_kind)99;

@@ -423,7 +423,8 @@ ub_status ub__model_run_view(ub_model *m, const ub_image *in, int tile, ub_image
     if (st == UB_OK) st = ub_image_create(ctx, out, in->width, in->height, in->channels);
     if (st == UB_OK) {
         (*out)->bit_depth = in->bit_depth;
-        const int whole = tile < 0 || (tile == 0 && w <= WHOLE_SIDE && h <= WHOLE_SIDE) || (ax.count == 1 && ay.count == 1);
+        const int small = tile == 0 && w <= WHOLE_SIDE && h <= WHOLE_SIDE;
+        const int whole = tile < 0 || small || (ax.count == 1 && ay.count == 1);
         st = whole ? run_whole(m, in, *out) : run_tiled(m, in, &ax, &ay, *out);
     }
     if (st == UB_OK && ub_image_has_alpha(in))
