@@ -13,13 +13,18 @@ for i in 1 2; do
   $u synth "$ex/scene.png" -o "$work/pairs/blur/s$i.png" --sharp-out "$work/pairs/sharp/s$i.png" --preset shake \
      --seed $i --quiet
 done
-$u eval --set "pairs:$work/pairs" --method identity --json "$work/r.json" --csv "$work/r.csv" --save "$work/out" \
+$u eval --set "pairs:$work/pairs" --method identity --json "$work/r.json" --csv "$work/r.csv" --save "$work/out/nested" \
    --quiet > "$work/table.md"
 check "happy path: exit 0" "[ $? -eq 0 ]"
 check "the table has a row per set and method" "grep -q '^| pairs:pairs | identity | 2 | ' '$work/table.md'"
 check "JSON written" "grep -q '\"summary\"' '$work/r.json' && grep -q '\"image\": \"s2\"' '$work/r.json'"
 check "CSV: a header and one row per image" "[ \$(wc -l < '$work/r.csv') -eq 3 ]"
-check "outputs saved as SAVE/SET/METHOD/IMAGE.png" "[ -s '$work/out/pairs_pairs/identity/s1.png' ]"
+check "outputs saved as SAVE/SET/METHOD/IMAGE.png, SAVE's missing parents made" \
+  "[ -s '$work/out/nested/pairs_pairs/identity/s1.png' ]"
+: > "$work/afile"
+msg=$($u eval --set "pairs:$work/pairs:limit=1" --save "$work/afile/out" --quiet 2>&1 >/dev/null); rc=$?
+check "--save under a file: one line naming it, exit 1" \
+  "[ $rc -eq 1 ] && [ \$(printf '%s\n' \"$msg\" | wc -l) -eq 1 ] && printf '%s' \"$msg\" | grep -q 'afile'"
 
 # the table's PSNR is unblur metrics' PSNR
 $u eval --set "pairs:$work/pairs:limit=1" --quiet > "$work/one.md"

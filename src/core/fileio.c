@@ -1,4 +1,4 @@
-/* core/fileio.c — atomic output files.
+/* core/fileio.c — atomic output files, and the folders they go in.
 
    Outputs are written to "<dir>/.unblur-XXXXXX" (mkstemp, same folder, so
    the final rename(2) is atomic on one file system) and renamed over the
@@ -115,4 +115,23 @@ ub_status ub__write_file_atomic(ub_ctx *ctx, const char *path, const void *bytes
 ub_status ub_write_file_atomic(ub_ctx *ctx, const char *path, const void *bytes, size_t size) {
     if (!path || (!bytes && size)) return ub__fail(ctx, UB_ERR_INVALID, "ub_write_file_atomic: NULL argument");
     return ub__write_file_atomic(ctx, path, bytes, size);
+}
+
+ub_status ub__make_folders(ub_ctx *ctx, const char *path) {
+    char *buf = dup_string(path);
+    if (!buf) return ub__fail(ctx, UB_ERR_NOMEM, "%s: out of memory", path);
+    ub_status st = UB_OK;
+    for (char *p = buf + 1; st == UB_OK; p++) { /* each prefix that ends a component, then the whole path */
+        const char saved = *p;
+        if (saved != '/' && saved != '\0') continue;
+        *p = '\0';
+        struct stat sb;
+        if (mkdir(buf, 0777) != 0 && !(errno == EEXIST && stat(buf, &sb) == 0 && S_ISDIR(sb.st_mode)))
+            st = ub__fail(ctx, UB_ERR_IO, "%s: cannot create the folder: %s", buf,
+                          errno == EEXIST ? "a file of that name exists" : strerror(errno));
+        *p = saved;
+        if (!saved) break;
+    }
+    free(buf);
+    return st;
 }

@@ -76,6 +76,9 @@ void ub__outfile_abort(ub__outfile *of);
 /* Writes `size` bytes atomically to `path`. */
 ub_status ub__write_file_atomic(ub_ctx *ctx, const char *path, const void *bytes, size_t size);
 
+/* mkdir -p: `path` and every missing folder above it; an existing folder is fine, an existing file is not. */
+ub_status ub__make_folders(ub_ctx *ctx, const char *path);
+
 /* Per-pixel draws for the sensor noise (core/rng.c), direct calls inside the library (no PLT):
    ub__rng_poisson is ub_rng_poisson; ub__rng_normal_zig is N(0, 1) by the ziggurat, 5-10x cheaper
    than ub_rng_normal's polar method and other numbers from the same state. ub_rng_normal keeps the

@@ -71,11 +71,6 @@ void ub__eval_file_safe(char *s) {
     if (s[-1] == '.') s[-1] = '_'; /* never "." or ".." */
 }
 
-static ub_status make_dir(ub_ctx *ctx, const char *path) {
-    if (mkdir(path, 0777) == 0 || (errno == EEXIST && ub__eval_is_dir(path))) return UB_OK;
-    return ub__fail(ctx, UB_ERR_IO, "%s: cannot create the folder: %s", path, strerror(errno));
-}
-
 /* SAVE/SET/METHOD/ITEM.png, the folders made as needed. */
 static ub_status save_output(ub_ctx *ctx, const char *root, const char *set, const char *method, const char *item,
                              const ub_image *img) {
@@ -89,9 +84,7 @@ static ub_status save_output(ub_ctx *ctx, const char *root, const char *set, con
         path = ub__eval_printf("%s/%s/%s/%s.png", root, names[0], names[1], names[2]);
         if (!dir1 || !dir2 || !path) st = ub__fail(ctx, UB_ERR_NOMEM, "out of memory");
     }
-    if (st == UB_OK) st = make_dir(ctx, root);
-    if (st == UB_OK) st = make_dir(ctx, dir1);
-    if (st == UB_OK) st = make_dir(ctx, dir2);
+    if (st == UB_OK) st = ub__make_folders(ctx, dir2);
     if (st == UB_OK) st = ub_image_write(ctx, img, path, NULL);
     for (int i = 0; i < 3; i++) free(names[i]);
     free(dir1);

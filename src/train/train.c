@@ -370,23 +370,6 @@ static uint64_t config_hash(const key_values *kv) {
     return h;
 }
 
-/* mkdir -p */
-static ub_status make_folder(ub_ctx *ctx, const char *path) {
-    char buf[UB_TRAIN_PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1;; p++) {
-        char saved = *p;
-        if (saved != '/' && saved != '\0') continue;
-        *p = '\0';
-        struct stat sb;
-        if (stat(buf, &sb) != 0 && mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return ub__fail(ctx, UB_ERR_IO, "%s: cannot create: %s", buf, strerror(errno));
-        *p = saved;
-        if (!saved) break;
-    }
-    return UB_OK;
-}
-
 static void run_path(const ub__train *t, const char *file, char *out, size_t size) {
     snprintf(out, size, "%s/%s", t->cfg.run, file);
 }
@@ -1118,7 +1101,7 @@ ub_status ub__train_open_cpu(ub_ctx *ctx, const ub__train_config *cfg, int resum
     if (!st) st = share_state(t);
     /* only rank 0 validates and writes */
     if (!st && t->rank == 0) st = open_validation(t);
-    if (!st && t->rank == 0) st = make_folder(ctx, cfg->run);
+    if (!st && t->rank == 0) st = ub__make_folders(ctx, cfg->run);
     if (!st && t->rank == 0) st = write_config(t);
     if (!st && t->rank == 0) st = open_log(t, resume);
     st = ub__dist_agree(dist, ctx, st);
