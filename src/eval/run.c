@@ -3,11 +3,9 @@
 
    Items are loaded one at a time and shared by the methods, so memory holds one item and one
    output whatever the set's size; the methods use the context's threads inside. */
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "eval/internal.h"
@@ -75,20 +73,18 @@ void ub__eval_file_safe(char *s) {
 static ub_status save_output(ub_ctx *ctx, const char *root, const char *set, const char *method, const char *item,
                              const ub_image *img) {
     char *names[3] = {ub__eval_strdup(set), ub__eval_strdup(method), ub__eval_strdup(item)};
-    char *dir1 = NULL, *dir2 = NULL, *path = NULL;
+    char *dir = NULL, *path = NULL;
     ub_status st = names[0] && names[1] && names[2] ? UB_OK : ub__fail(ctx, UB_ERR_NOMEM, "out of memory");
     if (st == UB_OK) {
         for (int i = 0; i < 3; i++) ub__eval_file_safe(names[i]);
-        dir1 = ub__eval_printf("%s/%s", root, names[0]);
-        dir2 = ub__eval_printf("%s/%s/%s", root, names[0], names[1]);
+        dir = ub__eval_printf("%s/%s/%s", root, names[0], names[1]);
         path = ub__eval_printf("%s/%s/%s/%s.png", root, names[0], names[1], names[2]);
-        if (!dir1 || !dir2 || !path) st = ub__fail(ctx, UB_ERR_NOMEM, "out of memory");
+        if (!dir || !path) st = ub__fail(ctx, UB_ERR_NOMEM, "out of memory");
     }
-    if (st == UB_OK) st = ub__make_folders(ctx, dir2);
+    if (st == UB_OK) st = ub__make_folders(ctx, dir);
     if (st == UB_OK) st = ub_image_write(ctx, img, path, NULL);
     for (int i = 0; i < 3; i++) free(names[i]);
-    free(dir1);
-    free(dir2);
+    free(dir);
     free(path);
     return st;
 }
