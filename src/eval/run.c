@@ -78,7 +78,7 @@ static ub_status save_output(ub_ctx *ctx, const char *root, const char *set, con
     if (st == UB_OK) {
         for (int i = 0; i < 3; i++) ub__eval_file_safe(names[i]);
         dir = ub__eval_printf("%s/%s/%s", root, names[0], names[1]);
-        path = ub__eval_printf("%s/%s/%s/%s.png", root, names[0], names[1], names[2]);
+        path = dir ? ub__eval_printf("%s/%s.png", dir, names[2]) : NULL;
         if (!dir || !path) st = ub__fail(ctx, UB_ERR_NOMEM, "out of memory");
     }
     if (st == UB_OK) st = ub__make_folders(ctx, dir);
